@@ -1,0 +1,1 @@
+//! Lines to requests and back. STUB: being written.

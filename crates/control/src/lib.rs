@@ -1,0 +1,31 @@
+//! The control protocol of switchd, shared by the daemon, `switchctl` and the
+//! REST layer.
+//!
+//! Newline-delimited JSON over a Unix stream socket. Each request carries an
+//! `id` (echoed in the reply) and a `cmd`; each reply is either
+//! `{"id":…,"ok":true,…}` or `{"id":…,"ok":false,"error":{"code":…,"message":…}}`.
+//! Events are lines `{"event":"leg.ringing","seq":N,…}` with a global,
+//! monotonic `seq`. The full contract is `docs/control-protocol.md`.
+//!
+//! # Layout
+//! - [`command`]: requests and the commands they carry.
+//! - [`reply`]: replies, their result bodies and the stable error codes.
+//! - [`event`]: events and the leg/trunk descriptions they share with replies.
+//! - [`ring`]: the bounded ring of recent events that lets a client resume
+//!   with `since`.
+//! - [`codec`]: turning lines into requests (with typed errors) and back.
+//! - `client` (feature `client`): an async client over tokio.
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod command;
+pub mod event;
+pub mod reply;
+pub mod ring;
+#[cfg(feature = "client")]
+pub mod client;
+
+pub use command::{Command, Request, RequestId};
+pub use event::{Event, EventKind, HangupCause, LegDirection, LegInfo, LegState, TrunkInfo};
+pub use reply::{ErrorCode, Reply, ReplyBody, ReplyError};
+pub use ring::EventRing;
