@@ -31,7 +31,9 @@ pub mod sdp;
 pub mod transaction;
 pub mod transport;
 
-pub use endpoint::{ClientTxId, Endpoint, EndpointConfig, EndpointEvent, ServerTxId};
+pub use endpoint::{
+    ClientTxId, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, ServerTxId,
+};
 pub use error::Error;
 pub use transport::{Peer, Transmit, Transport};
 

@@ -15,6 +15,10 @@ pub struct StreamFramer {
     buffer: BytesMut,
     max_message: usize,
     failed: Option<FramingError>,
+    /// Line feeds in the current run of keep-alive bytes.
+    keepalive_lfs: u8,
+    /// Double-CRLF pings seen and not yet taken.
+    pings: usize,
 }
 
 impl Default for StreamFramer {
@@ -46,7 +50,13 @@ impl std::error::Error for FramingError {}
 impl StreamFramer {
     /// A framer refusing messages over `max_message` bytes.
     pub fn new(max_message: usize) -> Self {
-        Self { buffer: BytesMut::new(), max_message, failed: None }
+        Self {
+            buffer: BytesMut::new(),
+            max_message,
+            failed: None,
+            keepalive_lfs: 0,
+            pings: 0,
+        }
     }
 
     /// Bytes currently buffered (for a gauge).
@@ -63,8 +73,7 @@ impl StreamFramer {
         // message plus one read is refused rather than buffered.
         if self.buffer.len().saturating_add(data.len()) > self.max_message.saturating_mul(2) {
             self.skip_keepalives();
-            if self.buffer.len().saturating_add(data.len()) > self.max_message.saturating_mul(2)
-            {
+            if self.buffer.len().saturating_add(data.len()) > self.max_message.saturating_mul(2) {
                 self.failed = Some(FramingError::TooLarge);
                 self.buffer.clear();
                 return;
@@ -74,8 +83,32 @@ impl StreamFramer {
     }
 
     fn skip_keepalives(&mut self) {
-        let skip = self.buffer.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+        let mut skip = 0;
+        for byte in self.buffer.iter() {
+            match byte {
+                b'\r' => {}
+                b'\n' => {
+                    // RFC 5626 §3.5.1: CRLF CRLF is a ping, answered by CRLF.
+                    self.keepalive_lfs += 1;
+                    if self.keepalive_lfs == 2 {
+                        self.pings = self.pings.saturating_add(1);
+                        self.keepalive_lfs = 0;
+                    }
+                }
+                _ => {
+                    self.keepalive_lfs = 0;
+                    break;
+                }
+            }
+            skip += 1;
+        }
         self.buffer.advance(skip);
+    }
+
+    /// Double-CRLF keep-alive pings (RFC 5626 §3.5.1) seen since the last
+    /// call; the transport answers each with a single CRLF pong.
+    pub fn take_pings(&mut self) -> usize {
+        std::mem::take(&mut self.pings)
     }
 
     /// The next whole message, if one is buffered. CRLF keep-alives
@@ -102,7 +135,9 @@ impl StreamFramer {
         };
         let head = self.buffer.get(..head_len).unwrap_or_default();
         let body_len = content_length(head)?;
-        let total = head_len.checked_add(body_len).ok_or(FramingError::TooLarge)?;
+        let total = head_len
+            .checked_add(body_len)
+            .ok_or(FramingError::TooLarge)?;
         if total > self.max_message {
             return Err(FramingError::TooLarge);
         }
@@ -137,7 +172,9 @@ fn content_length(head: &[u8]) -> Result<usize, FramingError> {
     for line in text.split('\n').skip(1) {
         // Content-Length is never folded by sane peers; a folded one fails
         // the digit check below, which closes the connection: acceptable.
-        let Some((name, value)) = line.split_once(':') else { continue };
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
         let name = name.trim_end_matches([' ', '\t']);
         let long = expand_compact(name).unwrap_or(name);
         if !long.eq_ignore_ascii_case("Content-Length") {
@@ -189,6 +226,15 @@ mod tests {
         assert_eq!(framer.next_message(), Ok(Some(Bytes::from_static(MSG))));
         assert_eq!(framer.next_message(), Ok(Some(Bytes::from_static(MSG))));
         assert_eq!(framer.next_message(), Ok(None));
+        assert_eq!(framer.take_pings(), 2);
+        assert_eq!(framer.take_pings(), 0);
+
+        // A ping split across reads still counts once.
+        framer.push(b"\r\n");
+        assert_eq!(framer.next_message(), Ok(None));
+        framer.push(b"\r\n");
+        assert_eq!(framer.next_message(), Ok(None));
+        assert_eq!(framer.take_pings(), 1);
     }
 
     #[test]
@@ -202,7 +248,11 @@ mod tests {
         ] {
             let mut framer = StreamFramer::new(1024);
             framer.push(head.as_bytes());
-            assert_eq!(framer.next_message(), Err(FramingError::BadContentLength), "{head}");
+            assert_eq!(
+                framer.next_message(),
+                Err(FramingError::BadContentLength),
+                "{head}"
+            );
             // The failure is sticky: the stream is unusable.
             framer.push(MSG);
             assert_eq!(framer.next_message(), Err(FramingError::BadContentLength));

@@ -37,13 +37,16 @@ pub(crate) struct RawMessage<'a> {
 
 impl RawMessage<'_> {
     /// All header fields with this (long) name.
-    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s RawHeader> + 's {
+    pub fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s RawHeader> {
         self.headers.iter().filter(move |h| h.is(name))
     }
 
     /// The value of the first header field with this name.
     pub fn first(&self, name: &str) -> Option<&str> {
-        self.all(name).next().map(|h| h.value.as_str())
+        self.headers
+            .iter()
+            .find(|h| h.is(name))
+            .map(|h| h.value.as_str())
     }
 }
 
@@ -125,7 +128,10 @@ fn split_head_body(bytes: &[u8]) -> (&[u8], &[u8]) {
 
 /// Splits and unfolds `bytes` (leading CRLFs skipped, RFC 3261 §7.5).
 pub(crate) fn split(bytes: &[u8], max_headers: usize) -> Result<RawMessage<'_>, RawError> {
-    let start = bytes.iter().position(|b| *b != b'\r' && *b != b'\n').ok_or(RawError::Empty)?;
+    let start = bytes
+        .iter()
+        .position(|b| *b != b'\r' && *b != b'\n')
+        .ok_or(RawError::Empty)?;
     let bytes = bytes.get(start..).unwrap_or_default();
     let (head, body) = split_head_body(bytes);
     let utf8 = std::str::from_utf8(head).is_ok();
@@ -160,9 +166,17 @@ pub(crate) fn split(bytes: &[u8], max_headers: usize) -> Result<RawMessage<'_>, 
             return Err(RawError::BadHeaderLine);
         }
         let name = expand_compact(name).map_or_else(|| name.to_owned(), str::to_owned);
-        headers.push(RawHeader { name, value: value.trim_matches([' ', '\t']).to_owned() });
+        headers.push(RawHeader {
+            name,
+            value: value.trim_matches([' ', '\t']).to_owned(),
+        });
     }
-    Ok(RawMessage { start_line, headers, body, utf8 })
+    Ok(RawMessage {
+        start_line,
+        headers,
+        body,
+        utf8,
+    })
 }
 
 #[cfg(test)]
@@ -171,16 +185,18 @@ mod tests {
 
     #[test]
     fn unfolds_continuation_lines() {
-        let msg = b"OPTIONS sip:a@b SIP/2.0\r\nSubject: one\r\n  two\r\n\tthree\r\nX: y\r\n\r\nbody";
+        let msg =
+            b"OPTIONS sip:a@b SIP/2.0\r\nSubject: one\r\n  two\r\n\tthree\r\nXy: z\r\n\r\nbody";
         let raw = split(msg, 10).expect("splits");
         assert_eq!(raw.first("Subject"), Some("one two three"));
-        assert_eq!(raw.first("X"), Some("y"));
+        assert_eq!(raw.first("Xy"), Some("z"));
         assert_eq!(raw.body, b"body");
     }
 
     #[test]
     fn expands_compact_forms_and_space_before_colon() {
-        let msg = b"OPTIONS sip:a@b SIP/2.0\r\ni : abc\r\nl:0\r\nv :SIP/2.0/UDP h\r\nk: timer\r\n\r\n";
+        let msg =
+            b"OPTIONS sip:a@b SIP/2.0\r\ni : abc\r\nl:0\r\nv :SIP/2.0/UDP h\r\nk: timer\r\n\r\n";
         let raw = split(msg, 10).expect("splits");
         assert_eq!(raw.first("Call-ID"), Some("abc"));
         assert_eq!(raw.first("Content-Length"), Some("0"));
@@ -193,10 +209,22 @@ mod tests {
 
     #[test]
     fn refuses_broken_lines_and_too_many_headers() {
-        assert_eq!(split(b"X\r\n continued\r\n", 5).err(), Some(RawError::StrayContinuation));
-        assert_eq!(split(b"X\r\nno colon here\r\n", 5).err(), Some(RawError::BadHeaderLine));
-        assert_eq!(split(b"X\r\nbad name: v\r\n", 5).err(), Some(RawError::BadHeaderLine));
-        assert_eq!(split(b"X\r\na: 1\r\nb: 2\r\n", 1).err(), Some(RawError::TooManyHeaders));
+        assert_eq!(
+            split(b"X\r\n continued\r\n", 5).err(),
+            Some(RawError::StrayContinuation)
+        );
+        assert_eq!(
+            split(b"X\r\nno colon here\r\n", 5).err(),
+            Some(RawError::BadHeaderLine)
+        );
+        assert_eq!(
+            split(b"X\r\nbad name: v\r\n", 5).err(),
+            Some(RawError::BadHeaderLine)
+        );
+        assert_eq!(
+            split(b"X\r\na: 1\r\nb: 2\r\n", 1).err(),
+            Some(RawError::TooManyHeaders)
+        );
         assert_eq!(split(b"\r\n\r\n", 1).err(), Some(RawError::Empty));
     }
 

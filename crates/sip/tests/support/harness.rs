@@ -1,0 +1,135 @@
+//! The endpoint test harness with a fake clock, shared by the unit tests in
+//! `src/endpoint/tests.rs` and the integration tests in `tests/transactions.rs`
+//! (each includes this file with `#[path]` and imports the endpoint types it
+//! names, so the file itself works with either crate's paths).
+
+// Each includer uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use super::{Endpoint, EndpointConfig, EndpointEvent, Peer, ServerTxId, Transmit, Transport};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+pub(crate) const MS: fn(u64) -> Duration = Duration::from_millis;
+
+pub(crate) fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+pub(crate) fn peer(transport: Transport, remote: &str) -> Peer {
+    Peer {
+        transport,
+        remote: addr(remote),
+        local: Some(addr("127.0.0.1:5060")),
+    }
+}
+
+pub(crate) fn udp() -> Peer {
+    peer(Transport::Udp, "127.0.0.1:5070")
+}
+
+pub(crate) fn tcp() -> Peer {
+    peer(Transport::Tcp, "127.0.0.1:5070")
+}
+
+pub(crate) fn config() -> EndpointConfig {
+    EndpointConfig {
+        advertised: vec![
+            (Transport::Udp, addr("127.0.0.1:5060")),
+            (Transport::Tcp, addr("127.0.0.1:5060")),
+        ],
+        rng_seed: Some(7),
+        ..EndpointConfig::default()
+    }
+}
+
+/// An endpoint with a fake clock.
+pub(crate) struct Harness {
+    pub(crate) ep: Endpoint,
+    pub(crate) t0: Instant,
+    pub(crate) now: Instant,
+}
+
+impl Harness {
+    pub(crate) fn new() -> Self {
+        Self::with(config())
+    }
+
+    pub(crate) fn with(config: EndpointConfig) -> Self {
+        let t0 = Instant::now();
+        Harness {
+            ep: Endpoint::new(config),
+            t0,
+            now: t0,
+        }
+    }
+
+    /// Time since the start.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.now - self.t0
+    }
+
+    /// Jumps to the next deadline and handles it; returns it relative to t0.
+    pub(crate) fn fire(&mut self) -> Option<Duration> {
+        let at = self.ep.poll_timeout()?;
+        assert!(at >= self.now, "deadline in the past");
+        self.now = at;
+        self.ep.handle_timeout(at);
+        Some(self.elapsed())
+    }
+
+    pub(crate) fn advance(&mut self, by: Duration) {
+        let target = self.now + by;
+        while let Some(at) = self.ep.poll_timeout().filter(|at| *at <= target) {
+            self.now = at;
+            self.ep.handle_timeout(at);
+        }
+        self.now = target;
+    }
+
+    pub(crate) fn transmits(&mut self) -> Vec<Transmit> {
+        std::iter::from_fn(|| self.ep.poll_transmit()).collect()
+    }
+
+    pub(crate) fn texts(&mut self) -> Vec<String> {
+        self.transmits()
+            .into_iter()
+            .map(|t| String::from_utf8(t.payload.to_vec()).unwrap())
+            .collect()
+    }
+
+    pub(crate) fn events(&mut self) -> Vec<EndpointEvent> {
+        std::iter::from_fn(|| self.ep.poll_event()).collect()
+    }
+
+    pub(crate) fn receive(&mut self, from: Peer, text: &str) {
+        match from.transport {
+            Transport::Udp => self.ep.handle_datagram(self.now, from, text.as_bytes()),
+            Transport::Tcp => self
+                .ep
+                .handle_stream_message(self.now, from, text.as_bytes()),
+        }
+    }
+}
+
+/// A request arriving from 127.0.0.1:5070 with the given method and branch.
+pub(crate) fn incoming(method: &str, branch: &str, extra: &str) -> String {
+    format!(
+        "{method} sip:bob@127.0.0.1 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:5070;branch={branch}\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:alice@127.0.0.1>;tag=a1\r\n\
+         To: <sip:bob@127.0.0.1>{to_tag}\r\n\
+         Call-ID: s1@127.0.0.1\r\n\
+         CSeq: 1 {method}\r\n\
+         {extra}Content-Length: 0\r\n\r\n",
+        to_tag = if method == "ACK" { ";tag=b1" } else { "" },
+    )
+}
+
+pub(crate) fn request_event(events: Vec<EndpointEvent>) -> (ServerTxId, rsip::Request) {
+    match events.as_slice() {
+        [EndpointEvent::Request { tx, request, .. }] => (*tx, request.clone()),
+        other => panic!("expected one Request event, got {other:?}"),
+    }
+}
