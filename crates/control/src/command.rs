@@ -82,6 +82,24 @@ pub enum Command {
 }
 
 impl Command {
+    /// Every command's wire name (the values of `cmd`).
+    pub const NAMES: [&'static str; 14] = [
+        "ping",
+        "originate",
+        "ring",
+        "answer",
+        "reject",
+        "hangup",
+        "legs",
+        "leg",
+        "subscribe",
+        "unsubscribe",
+        "trunks",
+        "trunk_add",
+        "trunk_remove",
+        "stats",
+    ];
+
     /// The command's wire name, for logs and metric labels.
     pub fn name(&self) -> &'static str {
         match self {

@@ -14,18 +14,25 @@
 //! - [`ring`]: the bounded ring of recent events that lets a client resume
 //!   with `since`.
 //! - [`codec`]: turning lines into requests (with typed errors) and back.
+//! - [`validate`]: the argument checks that need no daemon state.
+//! - [`error`]: what can go wrong reading the daemon's lines or talking to it.
 //! - `client` (feature `client`): an async client over tokio.
 #![warn(missing_docs)]
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod codec;
 pub mod command;
+pub mod error;
 pub mod event;
 pub mod reply;
 pub mod ring;
-#[cfg(feature = "client")]
-pub mod client;
+pub mod validate;
 
-pub use command::{Command, Request, RequestId};
+#[cfg(feature = "client")]
+pub use client::{Client, ClientError};
+pub use command::{Command, Originate, Request, RequestId, TrunkSpec};
+pub use error::Error;
 pub use event::{Event, EventKind, HangupCause, LegDirection, LegInfo, LegState, TrunkInfo};
 pub use reply::{ErrorCode, Reply, ReplyBody, ReplyError};
 pub use ring::EventRing;

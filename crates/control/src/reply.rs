@@ -55,6 +55,38 @@ pub enum ReplyBody {
     Empty {},
 }
 
+impl ReplyBody {
+    /// Whether this is the body `command` succeeds with (`Leg` for `ring`,
+    /// `Legs` for `legs`, `Empty` for `trunk_add`…). Bodies are decoded
+    /// without knowing their command (the first variant that fits wins, and
+    /// `Empty` fits any object), so clients check with this.
+    pub fn fits(&self, command: &crate::Command) -> bool {
+        use crate::Command as C;
+        match self {
+            ReplyBody::Pong { .. } => matches!(command, C::Ping),
+            ReplyBody::Leg { .. } => matches!(
+                command,
+                C::Originate(_)
+                    | C::Ring { .. }
+                    | C::Answer { .. }
+                    | C::Reject { .. }
+                    | C::Hangup { .. }
+                    | C::Leg { .. }
+            ),
+            ReplyBody::Legs { .. } => matches!(command, C::Legs),
+            ReplyBody::Subscribed { .. } => matches!(command, C::Subscribe { .. }),
+            ReplyBody::Trunks { .. } => matches!(command, C::Trunks),
+            ReplyBody::Stats { .. } => matches!(command, C::Stats),
+            ReplyBody::Empty {} => {
+                matches!(
+                    command,
+                    C::Unsubscribe | C::TrunkAdd(_) | C::TrunkRemove { .. }
+                )
+            }
+        }
+    }
+}
+
 /// A failed request's error: `{"code":"unknown_leg","message":"…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
@@ -68,7 +100,10 @@ pub struct ReplyError {
 impl ReplyError {
     /// An error with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 }
 

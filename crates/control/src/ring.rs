@@ -16,13 +16,21 @@ impl EventRing {
     /// A ring keeping at most `capacity` events (at least one).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        Self { events: VecDeque::with_capacity(capacity.min(4096)), capacity, last_seq: 0 }
+        Self {
+            events: VecDeque::with_capacity(capacity.min(4096)),
+            capacity,
+            last_seq: 0,
+        }
     }
 
     /// Records `kind` at `time` (ms since the epoch), returning the event with its seq.
     pub fn push(&mut self, kind: EventKind, time: u64) -> Event {
         self.last_seq += 1;
-        let event = Event { seq: self.last_seq, time, kind };
+        let event = Event {
+            seq: self.last_seq,
+            time,
+            kind,
+        };
         if self.events.len() == self.capacity {
             self.events.pop_front();
         }
@@ -43,7 +51,14 @@ impl EventRing {
         if since.saturating_add(1) < oldest_kept && since < self.last_seq {
             let to = oldest_kept - 1;
             let time = self.events.front().map_or(0, |e| e.time);
-            out.push(Event { seq: 0, time, kind: EventKind::Gap { from: since + 1, to } });
+            out.push(Event {
+                seq: 0,
+                time,
+                kind: EventKind::Gap {
+                    from: since + 1,
+                    to,
+                },
+            });
         }
         out.extend(self.events.iter().filter(|e| e.seq > since).cloned());
         out
@@ -55,7 +70,9 @@ mod tests {
     use super::*;
 
     fn trying(n: u32) -> EventKind {
-        EventKind::Trying { leg: format!("leg{n}") }
+        EventKind::Trying {
+            leg: format!("leg{n}"),
+        }
     }
 
     #[test]
