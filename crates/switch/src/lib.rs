@@ -1,137 +1,94 @@
-//! The sans-IO call logic of switchd. STUB: signatures are the contract.
+//! The sans-IO call logic of switchd.
+//!
+//! A [`Switch`] owns a SIP [`Endpoint`](switchd_sip::Endpoint) and turns
+//! what arrives (SIP messages, control commands, resolved host names, the
+//! passing of time) into SIP messages to send, control events and host
+//! names to resolve. Like the endpoint it never touches a socket or a
+//! clock: every input carries `now`, outputs are drained with
+//! [`Switch::poll_transmit`], [`Switch::poll_event`] and
+//! [`Switch::poll_resolve`], and [`Switch::poll_timeout`] says when to call
+//! [`Switch::handle_timeout`].
+//!
+//! A *leg* is one INVITE dialog from our side. Inbound legs come from
+//! INVITEs matched by the [`Route`]s; outbound legs from `originate`. Each
+//! leg emits exactly one `leg.hungup`, stays visible for
+//! `ended_leg_retention` after it ended, and everything keyed by it (dialog,
+//! transactions, timers, RTP port) is dropped when it ends.
+//!
+//! Choices where the RFCs leave room:
+//! - `hangup` of an unanswered inbound leg answers 480 (the caller may try
+//!   later; a decline is what `reject`, default 603, is for); the default
+//!   cause is `call_rejected`, `originator_cancel` for unanswered outbound
+//!   legs and `normal_clearing` once answered.
+//! - Methods we know but do not serve get 405 with Allow; the message
+//!   layer answers 501 to methods it does not recognise.
+//! - `subscribe`/`unsubscribe` are the daemon's; here they are `invalid_state`.
+//! - Redirects (3xx) are not followed: they end the leg with `call_failed`.
+//! - An INVITE whose body is not SDP gets 415 (with Accept), unparseable
+//!   SDP 400, SDP without a common codec 488 (`incompatible_destination`).
+//! - An inbound leg's `leg.answered` comes with the ACK of our 2xx (the
+//!   answer is only complete then); no ACK in 64*T1 ends it with BYE and
+//!   `recovery_on_timer_expire`.
+//! - `ring_ms` runs from the first 18x sent or received (or the leg's start)
+//!   to the answer or the end; a leg ended by a BYE reports that BYE's final
+//!   status (200, 481…) as `sip_status`, or none when it timed out.
+//! - In-dialog requests go to the remote target when it is an IP literal,
+//!   else to the address the dialog's INVITE came from or went to.
+//! - 503 answers carry Retry-After: 5 s when full, 30 s while draining.
 //!
 //! # Layout
-//! (to be written)
+//! - [`config`]: [`SwitchConfig`], [`Route`], [`ResolveRequest`].
+//! - `switch`: the [`Switch`], its tables and the dispatch of endpoint events.
+//! - `inbound`: new INVITEs, routing, park, `ring`/`answer`/`reject`.
+//! - `originate` (with `args`, `invite`): checking `originate` and building
+//!   the INVITE; `outbound`: following its responses, digest, ring timeout.
+//! - `requests`: in-dialog requests, OPTIONS, ACK, CANCEL, refusals.
+//! - `lifecycle`: hangup in every state, BYE, and the end of a leg.
+//! - `trunks`: the trunk table; `trunks::register`: REGISTER, refresh, backoff.
+//! - `commands`: control commands.
+//! - [`ports`]: the RTP port pool; `routing`: route globs; `timers`: the
+//!   switch's own deadlines; `sipmsg`: header and body helpers; `leg`: the leg.
+//! - [`stats`]: counters and gauges; [`error`]: why a command failed.
 #![warn(missing_docs)]
 
-use std::net::SocketAddr;
-use std::ops::RangeInclusive;
-use std::time::{Duration, Instant};
-use switchd_control::{Command, EventKind, ReplyBody, ReplyError, command::TrunkSpec};
-use switchd_sip::{EndpointConfig, Peer, Transmit};
+mod commands;
+pub mod config;
+pub mod error;
+mod inbound;
+mod leg;
+mod lifecycle;
+mod originate;
+mod outbound;
+pub mod ports;
+mod requests;
+mod routing;
+mod sipmsg;
+pub mod stats;
+mod switch;
+mod timers;
+mod trunks;
 
-/// What an inbound INVITE matching a route gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RouteAction {
-    /// Answer at once (200 with an SDP answer).
-    Answer,
-    /// Reject with this status.
-    Reject {
-        /// 400..=699.
-        status: u16,
-    },
-    /// Announce as `leg.incoming` and wait for the controller.
-    Park,
-}
+pub use config::{ResolveRequest, Route, RouteAction, SwitchConfig};
+pub use error::SwitchError;
+pub use stats::SwitchStats;
+pub use switch::Switch;
 
-/// An inbound routing rule; the first that matches wins, none -> 404.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Route {
-    /// Request-URI user: exact, or a glob with `*`.
-    pub user: String,
-    /// Request-URI host: exact or glob; `None` matches any.
-    pub host: Option<String>,
-    /// What to do.
-    pub action: RouteAction,
-}
+use switchd_sip::rsip::Method;
+use switchd_sip::sdp::Codec;
 
-/// Settings of the switch.
-#[derive(Debug, Clone)]
-pub struct SwitchConfig {
-    /// SIP endpoint settings (timers, limits, advertised addresses).
-    pub endpoint: EndpointConfig,
-    /// Inbound routes, in order.
-    pub routes: Vec<Route>,
-    /// Trunks from the config file.
-    pub trunks: Vec<TrunkSpec>,
-    /// RTP ports (even ports are RTP, +1 RTCP).
-    pub rtp_ports: RangeInclusive<u16>,
-    /// Most legs alive at once; beyond it INVITEs get 503 and originate `limit_reached`.
-    pub max_legs: usize,
-    /// How long a parked leg waits for the controller before 480.
-    pub park_timeout: Duration,
-    /// Ring timeout when `originate` gives none.
-    pub default_ring_timeout: Duration,
-    /// How long ended legs stay visible in `legs`/`leg`.
-    pub ended_leg_retention: Duration,
-}
+/// Codecs we offer and accept, in our order of preference.
+pub const CODECS: [Codec; 4] = [Codec::Pcmu, Codec::Pcma, Codec::Opus, Codec::TelephoneEvent];
 
-/// A host name the switch needs resolved (trunk hosts, `originate` targets).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolveRequest {
-    /// Echo it in [`Switch::handle_resolved`].
-    pub token: u64,
-    /// The host name.
-    pub host: String,
-    /// The port to combine with the address.
-    pub port: u16,
-}
+/// Packetisation time we ask for, in milliseconds.
+pub const PTIME_MS: u32 = 20;
 
-/// The sans-IO switch.
-#[derive(Debug)]
-pub struct Switch {
-    _private: (),
-}
-
-impl Switch {
-    /// A new switch.
-    pub fn new(config: SwitchConfig, now: Instant) -> Self {
-        let _ = (config, now);
-        todo!()
-    }
-    /// A UDP datagram arrived.
-    pub fn handle_datagram(&mut self, now: Instant, peer: Peer, datagram: &[u8]) {
-        let _ = (now, peer, datagram);
-        todo!()
-    }
-    /// A whole SIP message framed from a TCP stream arrived.
-    pub fn handle_stream_message(&mut self, now: Instant, peer: Peer, message: &[u8]) {
-        let _ = (now, peer, message);
-        todo!()
-    }
-    /// A control command (not `subscribe`/`unsubscribe`, which the daemon handles).
-    pub fn handle_command(&mut self, now: Instant, command: Command) -> Result<ReplyBody, ReplyError> {
-        let _ = (now, command);
-        todo!()
-    }
-    /// The answer to a [`ResolveRequest`]: the addresses found, or empty.
-    pub fn handle_resolved(&mut self, now: Instant, token: u64, addresses: Vec<SocketAddr>) {
-        let _ = (now, token, addresses);
-        todo!()
-    }
-    /// Replaces routes and config trunks (SIGHUP) without touching calls.
-    pub fn reload(&mut self, now: Instant, routes: Vec<Route>, trunks: Vec<TrunkSpec>) {
-        let _ = (now, routes, trunks);
-        todo!()
-    }
-    /// Starts draining: new INVITEs get 503; after `grace` remaining legs are hung up.
-    pub fn start_drain(&mut self, now: Instant, grace: Duration) {
-        let _ = (now, grace);
-        todo!()
-    }
-    /// True once draining and no leg or transaction is left.
-    pub fn is_drained(&self) -> bool {
-        todo!()
-    }
-    /// Call when the deadline of [`poll_timeout`](Self::poll_timeout) passed.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
-        todo!()
-    }
-    /// The earliest deadline.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
-    }
-    /// The next SIP message to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        todo!()
-    }
-    /// The next control event (the daemon assigns seq and time).
-    pub fn poll_event(&mut self) -> Option<EventKind> {
-        todo!()
-    }
-    /// The next host name to resolve.
-    pub fn poll_resolve(&mut self) -> Option<ResolveRequest> {
-        todo!()
-    }
-}
+/// Methods listed in our Allow headers.
+pub const ALLOWED: [Method; 7] = [
+    Method::Invite,
+    Method::Ack,
+    Method::Cancel,
+    Method::Bye,
+    Method::Options,
+    Method::Info,
+    Method::Update,
+];

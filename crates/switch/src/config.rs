@@ -1,0 +1,80 @@
+//! Settings of the switch and the small types its API exchanges.
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+use switchd_control::command::TrunkSpec;
+use switchd_sip::EndpointConfig;
+
+/// What an inbound INVITE matching a route gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteAction {
+    /// Answer at once (200 with an SDP answer).
+    Answer,
+    /// Reject with this status.
+    Reject {
+        /// 400..=699.
+        status: u16,
+    },
+    /// Announce as `leg.incoming` and wait for the controller.
+    Park,
+}
+
+/// An inbound routing rule; the first that matches wins, none -> 404.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Request-URI user: exact, or a glob with `*`.
+    pub user: String,
+    /// Request-URI host: exact or glob; `None` matches any.
+    pub host: Option<String>,
+    /// What to do.
+    pub action: RouteAction,
+}
+
+/// Settings of the switch.
+#[derive(Debug, Clone)]
+pub struct SwitchConfig {
+    /// SIP endpoint settings (timers, limits, advertised addresses).
+    pub endpoint: EndpointConfig,
+    /// Inbound routes, in order.
+    pub routes: Vec<Route>,
+    /// Trunks from the config file.
+    pub trunks: Vec<TrunkSpec>,
+    /// RTP ports (even ports are RTP, +1 RTCP).
+    pub rtp_ports: RangeInclusive<u16>,
+    /// Most legs alive at once; beyond it INVITEs get 503 and originate `limit_reached`.
+    pub max_legs: usize,
+    /// How long a parked leg waits for the controller before 480.
+    pub park_timeout: Duration,
+    /// Ring timeout when `originate` gives none.
+    pub default_ring_timeout: Duration,
+    /// How long ended legs stay visible in `legs`/`leg`.
+    pub ended_leg_retention: Duration,
+}
+
+impl Default for SwitchConfig {
+    /// Defaults an operator would pick: 1,000 legs, 30 s park, 60 s ring,
+    /// ended legs visible for a minute, RTP on 16384..=32767.
+    fn default() -> Self {
+        Self {
+            endpoint: EndpointConfig::default(),
+            routes: Vec::new(),
+            trunks: Vec::new(),
+            rtp_ports: 16384..=32767,
+            max_legs: 1000,
+            park_timeout: Duration::from_secs(30),
+            default_ring_timeout: Duration::from_secs(60),
+            ended_leg_retention: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A host name the switch needs resolved (trunk hosts, `originate` targets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveRequest {
+    /// Echo it in [`Switch::handle_resolved`](crate::Switch::handle_resolved).
+    pub token: u64,
+    /// The host name.
+    pub host: String,
+    /// The port to combine with the address.
+    pub port: u16,
+}

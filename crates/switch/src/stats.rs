@@ -1,0 +1,204 @@
+//! Counters and gauges the daemon exports.
+
+use crate::error::SwitchError;
+use crate::switch::Switch;
+use std::collections::BTreeMap;
+use switchd_control::{HangupCause, ReplyBody};
+use switchd_sip::endpoint::EndpointStats;
+
+/// Every hangup cause, in a fixed order (for counters and export).
+pub const HANGUP_CAUSES: [HangupCause; 14] = [
+    HangupCause::NormalClearing,
+    HangupCause::UserBusy,
+    HangupCause::NoAnswer,
+    HangupCause::NoUserResponse,
+    HangupCause::CallRejected,
+    HangupCause::OriginatorCancel,
+    HangupCause::UnallocatedNumber,
+    HangupCause::IncompatibleDestination,
+    HangupCause::NormalTemporaryFailure,
+    HangupCause::RecoveryOnTimerExpire,
+    HangupCause::AllottedTimeout,
+    HangupCause::ParkTimeout,
+    HangupCause::SystemShutdown,
+    HangupCause::CallFailed,
+];
+
+/// The wire name of a hangup cause (`normal_clearing`…), for metric labels.
+pub fn cause_name(cause: HangupCause) -> &'static str {
+    match cause {
+        HangupCause::NormalClearing => "normal_clearing",
+        HangupCause::UserBusy => "user_busy",
+        HangupCause::NoAnswer => "no_answer",
+        HangupCause::NoUserResponse => "no_user_response",
+        HangupCause::CallRejected => "call_rejected",
+        HangupCause::OriginatorCancel => "originator_cancel",
+        HangupCause::UnallocatedNumber => "unallocated_number",
+        HangupCause::IncompatibleDestination => "incompatible_destination",
+        HangupCause::NormalTemporaryFailure => "normal_temporary_failure",
+        HangupCause::RecoveryOnTimerExpire => "recovery_on_timer_expire",
+        HangupCause::AllottedTimeout => "allotted_timeout",
+        HangupCause::ParkTimeout => "park_timeout",
+        HangupCause::SystemShutdown => "system_shutdown",
+        HangupCause::CallFailed => "call_failed",
+    }
+}
+
+/// Running counters kept by the switch.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Counters {
+    pub calls_inbound: u64,
+    pub calls_outbound: u64,
+    pub inbound_refused: u64,
+    pub hangups: BTreeMap<&'static str, u64>,
+    pub commands_ok: u64,
+    pub command_errors: BTreeMap<&'static str, u64>,
+    pub limit_rejections: u64,
+    pub sip_send_failures: u64,
+}
+
+impl Counters {
+    pub(crate) fn count_hangup(&mut self, cause: HangupCause) {
+        *self.hangups.entry(cause_name(cause)).or_default() += 1;
+    }
+
+    pub(crate) fn count_command(&mut self, result: &Result<ReplyBody, SwitchError>) {
+        match result {
+            Ok(_) => self.commands_ok += 1,
+            Err(e) => *self.command_errors.entry(e.code().as_str()).or_default() += 1,
+        }
+    }
+}
+
+/// A snapshot of the switch's counters (monotonic) and gauges (current).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwitchStats {
+    /// Gauge: legs not yet ended.
+    pub legs_active: u64,
+    /// Gauge: ended legs still kept for `legs`/`leg`.
+    pub legs_retained: u64,
+    /// Gauge: dialogs in the table.
+    pub dialogs: u64,
+    /// Gauge: the SIP endpoint's live transactions.
+    pub transactions: u64,
+    /// Gauge: host names waiting to be resolved.
+    pub pending_resolves: u64,
+    /// Gauge: the switch's own deadlines.
+    pub timers: u64,
+    /// Gauge: RTP ports in use.
+    pub rtp_ports_in_use: u64,
+    /// Gauge: RTP ports in the pool.
+    pub rtp_ports_capacity: u64,
+    /// Gauge: trunks.
+    pub trunks: u64,
+    /// Gauge: trunks currently registered.
+    pub trunks_registered: u64,
+    /// Counter: inbound legs created.
+    pub calls_inbound: u64,
+    /// Counter: outbound legs created.
+    pub calls_outbound: u64,
+    /// Counter: INVITEs refused without a leg (no route, route reject, draining, bad offer).
+    pub inbound_refused: u64,
+    /// Counter: legs ended, by cause name.
+    pub hangups: BTreeMap<&'static str, u64>,
+    /// Counter: commands that succeeded.
+    pub commands_ok: u64,
+    /// Counter: commands that failed, by error code.
+    pub command_errors: BTreeMap<&'static str, u64>,
+    /// Counter: INVITEs and originates refused because a table was full.
+    pub limit_rejections: u64,
+    /// Counter: messages the SIP layer refused to send.
+    pub sip_send_failures: u64,
+    /// The SIP endpoint's own counters.
+    pub endpoint: EndpointStats,
+}
+
+impl SwitchStats {
+    /// Flattened by name (`hangups.user_busy`, `command_errors.unknown_leg`…)
+    /// for the `stats` reply.
+    pub fn to_map(&self) -> BTreeMap<String, u64> {
+        let mut map = BTreeMap::new();
+        let plain = [
+            ("legs_active", self.legs_active),
+            ("legs_retained", self.legs_retained),
+            ("dialogs", self.dialogs),
+            ("transactions", self.transactions),
+            ("pending_resolves", self.pending_resolves),
+            ("timers", self.timers),
+            ("rtp_ports_in_use", self.rtp_ports_in_use),
+            ("rtp_ports_capacity", self.rtp_ports_capacity),
+            ("trunks", self.trunks),
+            ("trunks_registered", self.trunks_registered),
+            ("calls_inbound", self.calls_inbound),
+            ("calls_outbound", self.calls_outbound),
+            ("inbound_refused", self.inbound_refused),
+            ("commands_ok", self.commands_ok),
+            ("limit_rejections", self.limit_rejections),
+            ("sip_send_failures", self.sip_send_failures),
+        ];
+        for (name, value) in plain {
+            map.insert(name.to_owned(), value);
+        }
+        for (cause, value) in &self.hangups {
+            map.insert(format!("hangups.{cause}"), *value);
+        }
+        for (code, value) in &self.command_errors {
+            map.insert(format!("command_errors.{code}"), *value);
+        }
+        let sip = &self.endpoint;
+        let maps = [
+            ("requests_in", &sip.requests_in),
+            ("responses_in", &sip.responses_in),
+            ("requests_out", &sip.requests_out),
+            ("responses_out", &sip.responses_out),
+            ("parse_rejections", &sip.parse_rejections),
+            ("check_rejections", &sip.check_rejections),
+        ];
+        for (name, counts) in maps {
+            for (key, value) in counts {
+                map.insert(format!("sip.{name}.{key}"), *value);
+            }
+        }
+        let plain = [
+            ("table_full", sip.table_full),
+            ("retransmissions", sip.retransmissions),
+            ("absorbed_requests", sip.absorbed_requests),
+            ("stray_responses", sip.stray_responses),
+            ("stray_acks", sip.stray_acks),
+            ("unmatchable", sip.unmatchable),
+        ];
+        for (name, value) in plain {
+            map.insert(format!("sip.{name}"), value);
+        }
+        map
+    }
+}
+
+impl Switch {
+    /// Counters and gauges, cheap enough to call on every metrics scrape.
+    pub fn stats(&self) -> SwitchStats {
+        let c = &self.counters;
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        SwitchStats {
+            legs_active: count(self.live_legs),
+            legs_retained: count(self.legs.len().saturating_sub(self.live_legs)),
+            dialogs: count(self.dialogs.len()),
+            transactions: count(self.endpoint.transaction_count()),
+            pending_resolves: count(self.resolving.len()),
+            timers: count(self.timers.len()),
+            rtp_ports_in_use: count(self.ports.in_use()),
+            rtp_ports_capacity: count(self.ports.capacity()),
+            trunks: count(self.trunks.len()),
+            trunks_registered: count(self.trunks.registered()),
+            calls_inbound: c.calls_inbound,
+            calls_outbound: c.calls_outbound,
+            inbound_refused: c.inbound_refused,
+            hangups: c.hangups.clone(),
+            commands_ok: c.commands_ok,
+            command_errors: c.command_errors.clone(),
+            limit_rejections: c.limit_rejections,
+            sip_send_failures: c.sip_send_failures,
+            endpoint: self.endpoint.stats().clone(),
+        }
+    }
+}
