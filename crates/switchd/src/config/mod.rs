@@ -1,0 +1,277 @@
+//! The daemon's configuration: the TOML file's schema, its defaults and its
+//! validation. The file is read here and nowhere else; the other crates get
+//! typed settings built from it.
+
+mod listen;
+mod validate;
+
+pub use listen::{BadListenAddr, ListenAddr};
+pub(crate) use validate::seconds as seconds_of;
+
+use crate::Error;
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use switchd_control::command::TrunkSpec;
+
+/// The whole config file. Every section is optional; missing keys take the
+/// defaults documented in the shipped `switchd.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[sip]`.
+    #[serde(default)]
+    pub sip: SipConfig,
+    /// `[rtp]`.
+    #[serde(default)]
+    pub rtp: RtpConfig,
+    /// `[calls]`.
+    #[serde(default)]
+    pub calls: CallsConfig,
+    /// `[control]`.
+    #[serde(default)]
+    pub control: ControlConfig,
+    /// `[metrics]`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    /// `[log]`.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// `[[trunk]]`, in file order.
+    #[serde(default, rename = "trunk")]
+    pub trunks: Vec<TrunkSpec>,
+    /// `[[route]]`, in file order; the first match wins, none -> 404.
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
+    /// The file this was read from, for error messages and SIGHUP.
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+/// `[sip]`: transports, timers and limits of the SIP endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipConfig {
+    /// Where to listen: `udp:ADDR:PORT` / `tcp:ADDR:PORT`.
+    pub listen: Vec<ListenAddr>,
+    /// The IP address to put in Via/Contact/SDP instead of one guessed from
+    /// the listen addresses and the host's interfaces.
+    pub advertise: Option<IpAddr>,
+    /// RFC 3261 T1 (RTT estimate), milliseconds.
+    pub t1_ms: u64,
+    /// RFC 3261 T2 (longest retransmit interval), milliseconds.
+    pub t2_ms: u64,
+    /// RFC 3261 T4 (longest time in the network), milliseconds.
+    pub t4_ms: u64,
+    /// Most live transactions; beyond it requests get 503.
+    pub max_transactions: usize,
+    /// Largest UDP datagram accepted; bigger ones are dropped and counted.
+    pub max_udp_message: usize,
+    /// Largest message accepted on TCP; a bigger one closes the connection.
+    pub max_message_size: usize,
+    /// Most TCP connections open at once (both directions).
+    pub max_tcp_connections: usize,
+    /// Seconds a TCP connection may stay silent in both directions before it is closed.
+    pub tcp_idle_timeout: f64,
+    /// Seconds allowed to open an outbound TCP connection.
+    pub tcp_connect_timeout: f64,
+    /// Messages queued for one TCP connection before more are dropped.
+    pub tcp_write_queue: usize,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        let listen = ["udp:0.0.0.0:5060", "tcp:0.0.0.0:5060"];
+        Self {
+            listen: listen.iter().filter_map(|text| text.parse().ok()).collect(),
+            advertise: None,
+            t1_ms: 500,
+            t2_ms: 4_000,
+            t4_ms: 5_000,
+            max_transactions: 10_000,
+            max_udp_message: 65_535,
+            max_message_size: 65_536,
+            max_tcp_connections: 1024,
+            tcp_idle_timeout: 300.0,
+            tcp_connect_timeout: 5.0,
+            tcp_write_queue: 256,
+        }
+    }
+}
+
+/// `[rtp]`: the media port range (even ports RTP, odd ports RTCP).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RtpConfig {
+    /// First port; even.
+    pub port_min: u16,
+    /// Last port.
+    pub port_max: u16,
+}
+
+impl Default for RtpConfig {
+    fn default() -> Self {
+        Self {
+            port_min: 20_000,
+            port_max: 30_000,
+        }
+    }
+}
+
+/// `[calls]`: limits and timers of calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallsConfig {
+    /// Most legs alive at once; beyond it INVITEs get 503.
+    pub max_legs: usize,
+    /// Seconds a parked leg waits for the controller before 480.
+    pub park_timeout: f64,
+    /// Seconds an `originate` rings when it gives no `ring_timeout`.
+    pub default_ring_timeout: f64,
+    /// Seconds given to calls to end on SIGTERM before they are hung up.
+    pub drain_grace: f64,
+    /// Seconds ended legs stay visible in `legs` and `leg`.
+    pub ended_leg_retention: f64,
+}
+
+impl Default for CallsConfig {
+    fn default() -> Self {
+        Self {
+            max_legs: 1000,
+            park_timeout: 30.0,
+            default_ring_timeout: 60.0,
+            drain_grace: 30.0,
+            ended_leg_retention: 60.0,
+        }
+    }
+}
+
+/// `[control]`: the control socket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConfig {
+    /// Path of the Unix stream socket.
+    pub socket: PathBuf,
+    /// Most control connections open at once.
+    pub max_connections: usize,
+    /// Events kept for clients resuming with `subscribe {since}`.
+    pub event_ring: usize,
+    /// Longest request line, bytes.
+    pub max_line: usize,
+    /// Events queued for one slow subscriber before it gets a `gap`.
+    pub subscriber_queue: usize,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        Self {
+            socket: PathBuf::from("/run/switchd/control.sock"),
+            max_connections: 64,
+            event_ring: 10_000,
+            // The protocol's documented limit (docs/control-protocol.md).
+            max_line: switchd_control::codec::MAX_LINE_LEN,
+            subscriber_queue: 1024,
+        }
+    }
+}
+
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Whether to serve metrics at all.
+    pub enabled: bool,
+    /// Address of the HTTP listener serving `/metrics`.
+    pub listen: SocketAddr,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9560)),
+        }
+    }
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A `tracing` filter (`info`, `switchd=debug,info`); `RUST_LOG` overrides it.
+    pub level: String,
+    /// Line format.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable `key=value` lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[[route]]`: an inbound routing rule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Request-URI user: exact, or a glob with `*`.
+    pub user: String,
+    /// Request-URI host: exact or glob; absent matches any.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// What to do with a matching INVITE.
+    pub action: RouteActionConfig,
+    /// SIP status for `reject` (400..=699); only allowed with `reject`.
+    #[serde(default)]
+    pub status: Option<u16>,
+}
+
+/// `action` of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteActionConfig {
+    /// Answer at once.
+    Answer,
+    /// Reject with `status`.
+    Reject,
+    /// Announce `leg.incoming` and wait for the controller.
+    Park,
+}
+
+impl Config {
+    /// Parses and validates config text; `source` names the file in errors.
+    pub fn parse(text: &str, source: &Path) -> Result<Self, Error> {
+        let mut config: Config = toml::from_str(text).map_err(|error| Error::ConfigSyntax {
+            file: source.to_owned(),
+            source: Box::new(error),
+        })?;
+        config.source = source.to_owned();
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            file: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,188 @@
+use super::*;
+use crate::Error;
+use std::path::Path;
+use std::time::Duration;
+use switchd_sip::Transport;
+use switchd_switch::RouteAction;
+
+const SHIPPED: &str = include_str!("../../../../switchd.toml");
+
+fn parse(text: &str) -> Result<Config, Error> {
+    Config::parse(text, Path::new("test.toml"))
+}
+
+/// The key named by a validation error, or the message of a syntax error.
+fn complaint(text: &str) -> String {
+    match parse(text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(Error::ConfigInvalid { key, .. }) => key,
+        Err(Error::ConfigSyntax { source, .. }) => source.to_string(),
+        Err(other) => panic!("unexpected error {other}"),
+    }
+}
+
+#[test]
+fn shipped_file_parses_with_the_documented_defaults() {
+    let config = parse(SHIPPED).unwrap();
+    let defaults = Config::default();
+    assert_eq!(config.sip.listen, defaults.sip.listen);
+    assert_eq!(config.sip.max_tcp_connections, 1024);
+    assert_eq!(config.control.event_ring, 10_000);
+    assert_eq!(
+        config.control.socket,
+        Path::new("/run/switchd/control.sock")
+    );
+    assert_eq!(config.metrics.listen, "127.0.0.1:9560".parse().unwrap());
+    // Nothing is contacted on a fresh machine: no trunk is enabled.
+    assert!(config.trunks.is_empty());
+    assert_eq!(config.switch_routes().len(), 1);
+    assert_eq!(config.switch_routes()[0].action, RouteAction::Answer);
+}
+
+#[test]
+fn shipped_file_states_every_default() {
+    // Each uncommented value in the file must be the built-in default, so
+    // that the file documents what an empty file means.
+    let shipped = parse(SHIPPED).unwrap();
+    let empty = parse("").unwrap();
+    assert_eq!(format!("{:?}", shipped.sip), format!("{:?}", empty.sip));
+    assert_eq!(format!("{:?}", shipped.rtp), format!("{:?}", empty.rtp));
+    assert_eq!(format!("{:?}", shipped.calls), format!("{:?}", empty.calls));
+    assert_eq!(
+        format!("{:?}", shipped.control),
+        format!("{:?}", empty.control)
+    );
+    assert_eq!(
+        format!("{:?}", shipped.metrics),
+        format!("{:?}", empty.metrics)
+    );
+    assert_eq!(format!("{:?}", shipped.log), format!("{:?}", empty.log));
+}
+
+#[test]
+fn full_example_becomes_switch_settings() {
+    let config = parse(
+        r#"
+        [sip]
+        listen = ["udp:127.0.0.1:5070", "tcp:[::1]:5070"]
+        advertise = "192.0.2.1"
+        t1_ms = 250
+        [rtp]
+        port_min = 40000
+        port_max = 40100
+        [calls]
+        park_timeout = 2.5
+        [[trunk]]
+        name = "carrier"
+        host = "sip.example.net"
+        transport = "tcp"
+        username = "u"
+        register = true
+        [[route]]
+        user = "1*"
+        host = "example.com"
+        action = "reject"
+        status = 486
+        [[route]]
+        user = "*"
+        action = "park"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(config.sip.listen[1].transport, Transport::Tcp);
+    let switch = config.switch_config(vec![(Transport::Udp, "192.0.2.1:5070".parse().unwrap())]);
+    assert_eq!(switch.endpoint.t1, Duration::from_millis(250));
+    assert_eq!(switch.rtp_ports, 40000..=40100);
+    assert_eq!(switch.park_timeout, Duration::from_millis(2500));
+    assert_eq!(switch.trunks[0].name, "carrier");
+    assert_eq!(switch.routes[0].action, RouteAction::Reject { status: 486 });
+    assert_eq!(switch.routes[0].host.as_deref(), Some("example.com"));
+    assert_eq!(switch.routes[1].action, RouteAction::Park);
+    assert_eq!(switch.endpoint.advertised.len(), 1);
+}
+
+#[test]
+fn invalid_values_name_their_key() {
+    let cases = [
+        ("[rtp]\nport_min = 30000\nport_max = 20000", "rtp.port_max"),
+        ("[rtp]\nport_min = 20001", "rtp.port_min"),
+        ("[rtp]\nport_min = 80", "rtp.port_min"),
+        ("[sip]\nlisten = []", "sip.listen"),
+        (
+            "[sip]\nlisten = [\"udp:127.0.0.1:5060\", \"udp:127.0.0.1:5060\"]",
+            "sip.listen[1]",
+        ),
+        ("[sip]\nt1_ms = 0", "sip.t1_ms"),
+        ("[sip]\ntcp_idle_timeout = -1", "sip.tcp_idle_timeout"),
+        ("[calls]\ndrain_grace = nan", "calls.drain_grace"),
+        ("[control]\nevent_ring = 0", "control.event_ring"),
+        ("[log]\nlevel = \"[[[\"", "log.level"),
+        (
+            "[[route]]\nuser = \"*\"\naction = \"reject\"\nstatus = 200",
+            "route[0].status",
+        ),
+        (
+            "[[route]]\nuser = \"*\"\naction = \"reject\"",
+            "route[0].status",
+        ),
+        (
+            "[[route]]\nuser = \"*\"\naction = \"answer\"\nstatus = 486",
+            "route[0].status",
+        ),
+        (
+            "[[route]]\nuser = \"\"\naction = \"answer\"",
+            "route[0].user",
+        ),
+        (
+            "[[trunk]]\nname = \"a\"\nhost = \"h\"\n[[trunk]]\nname = \"a\"\nhost = \"h2\"",
+            "trunk[1].name",
+        ),
+        (
+            "[[trunk]]\nname = \"a\"\nhost = \"h\"\ntransport = \"tls\"",
+            "trunk[0].transport",
+        ),
+        (
+            "[[trunk]]\nname = \"a\"\nhost = \"h\"\nregister = true",
+            "trunk[0].username",
+        ),
+    ];
+    for (text, key) in cases {
+        assert_eq!(complaint(text), key, "for:\n{text}");
+    }
+}
+
+#[test]
+fn schema_errors_name_the_key() {
+    let cases = [
+        ("[sip]\nlisen = []", "lisen"),
+        ("[sip]\nlisten = [\"sctp:0.0.0.0:5060\"]", "sctp"),
+        ("[sip]\nlisten = [\"udp:nowhere\"]", "udp:nowhere"),
+        ("[rtp]\nport_min = \"low\"", "port_min"),
+        ("[log]\nformat = \"xml\"", "xml"),
+        ("[[route]]\nuser = \"*\"\naction = \"echo\"", "echo"),
+        (
+            "[[trunk]]\nname = \"a\"\nhost = \"h\"\nsecret = \"x\"",
+            "secret",
+        ),
+        ("[unknown]\nx = 1", "unknown"),
+    ];
+    for (text, needle) in cases {
+        let message = complaint(text);
+        assert!(message.contains(needle), "`{needle}` not in: {message}");
+    }
+}
+
+#[test]
+fn error_message_names_file_and_key() {
+    let error = parse("[rtp]\nport_min = 3").unwrap_err().to_string();
+    assert!(
+        error.contains("test.toml") && error.contains("rtp.port_min"),
+        "{error}"
+    );
+}
+
+#[test]
+fn load_reports_a_missing_file() {
+    let error = Config::load(Path::new("/nonexistent/switchd.toml")).unwrap_err();
+    assert!(matches!(error, Error::ConfigRead { .. }), "{error}");
+}
