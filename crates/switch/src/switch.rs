@@ -212,6 +212,11 @@ impl Switch {
         self.events.pop_front()
     }
 
+    /// The SIP Call-ID of a leg (live or still retained), for log lines.
+    pub fn call_id(&self, leg: &str) -> Option<&str> {
+        self.legs.get(leg).map(|leg| leg.call_id.as_str())
+    }
+
     /// The next host name to resolve.
     pub fn poll_resolve(&mut self) -> Option<ResolveRequest> {
         self.resolve_queue.pop_front()

@@ -22,6 +22,8 @@ pub(crate) trait Engine: Send + 'static {
     fn poll_event(&mut self) -> Option<EventKind>;
     fn poll_resolve(&mut self) -> Option<ResolveRequest>;
     fn stats(&self) -> SwitchStats;
+    /// The Call-ID of a leg, for log lines.
+    fn call_id(&self, leg: &str) -> Option<&str>;
 }
 
 impl Engine for Switch {
@@ -63,5 +65,8 @@ impl Engine for Switch {
     }
     fn stats(&self) -> SwitchStats {
         Switch::stats(self)
+    }
+    fn call_id(&self, leg: &str) -> Option<&str> {
+        Switch::call_id(self, leg)
     }
 }

@@ -255,7 +255,7 @@ impl<E: Engine> Core<E> {
     }
 
     fn publish(&mut self, kind: EventKind) {
-        log_event(&kind);
+        log_event(&kind, |leg| self.engine.call_id(leg));
         let name = kind.name();
         let event = self.ring.push(kind, wall_clock_ms());
         let kept = usize::try_from(event.seq)
@@ -286,8 +286,9 @@ impl<E: Engine> Core<E> {
     }
 }
 
-/// One log line per event, with the leg (and call id when the event has it).
-fn log_event(kind: &EventKind) {
+/// One log line per event, with the leg and, while the switch still knows
+/// the leg, its Call-ID.
+fn log_event<'a>(kind: &EventKind, call_id_of: impl Fn(&str) -> Option<&'a str>) {
     let event = kind.name();
     match kind {
         EventKind::Incoming { leg } => {
@@ -296,14 +297,18 @@ fn log_event(kind: &EventKind) {
         EventKind::Trying { leg }
         | EventKind::Ringing { leg }
         | EventKind::EarlyMedia { leg }
-        | EventKind::Answered { leg } => tracing::info!(event, leg = %leg, "leg event"),
+        | EventKind::Answered { leg } => {
+            let call_id = call_id_of(leg).unwrap_or_default();
+            tracing::info!(event, leg = %leg, call_id, "leg event");
+        }
         EventKind::Hungup {
             leg,
             cause,
             sip_status,
             ..
         } => {
-            tracing::info!(event, leg = %leg, cause = cause_name(*cause), sip_status, "leg event");
+            let call_id = call_id_of(leg).unwrap_or_default();
+            tracing::info!(event, leg = %leg, call_id, cause = cause_name(*cause), sip_status, "leg event");
         }
         EventKind::TrunkRegistered { trunk, expires } => {
             tracing::info!(event, trunk = %trunk, expires, "trunk event");

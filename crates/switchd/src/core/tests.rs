@@ -94,6 +94,9 @@ impl Engine for Scripted {
     fn stats(&self) -> switchd_switch::SwitchStats {
         switchd_switch::SwitchStats::default()
     }
+    fn call_id(&self, _leg: &str) -> Option<&str> {
+        None
+    }
 }
 
 struct Harness {
