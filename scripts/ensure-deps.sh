@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Makes sure the system packages the build and the tests need are present:
+# sipp (Debian: sip-tester), sox, unshare (util-linux), ip (iproute2), a C
+# toolchain, pkg-config and libopus-dev (for the Opus binding). As root the
+# missing ones are installed with apt-get; otherwise the script names them
+# and exits 1.
+set -euo pipefail
+
+# command → Debian package
+declare -A needed=(
+    [sipp]=sip-tester
+    [sox]=sox
+    [unshare]=util-linux
+    [ip]=iproute2
+    [cc]=build-essential
+    [pkg-config]=pkg-config
+)
+missing=()
+for cmd in "${!needed[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
+done
+# libopus: the library and headers the Opus binding links against.
+if ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists opus; }; then
+    missing+=(libopus-dev)
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    echo "ensure-deps: missing Debian packages: ${missing[*]}" >&2
+    echo "ensure-deps: install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+fi
