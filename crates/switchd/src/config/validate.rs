@@ -126,7 +126,7 @@ impl Config {
             "must be at least 1024",
         )?;
         check(
-            rtp.port_min % 2 == 0,
+            rtp.port_min.is_multiple_of(2),
             "rtp.port_min",
             "must be even (RTP even, RTCP odd)",
         )?;
