@@ -162,6 +162,7 @@ impl SwitchStats {
         let plain = [
             ("table_full", sip.table_full),
             ("retransmissions", sip.retransmissions),
+            ("evicted_completed", sip.evicted_completed),
             ("absorbed_requests", sip.absorbed_requests),
             ("stray_responses", sip.stray_responses),
             ("stray_acks", sip.stray_acks),

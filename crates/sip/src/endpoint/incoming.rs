@@ -64,7 +64,7 @@ impl Endpoint {
             self.handle_cancel(now, peer, response_peer, request, &via, key);
             return;
         }
-        if self.table_full() {
+        if !self.make_room() {
             self.out.stats.table_full += 1;
             let busy = build::with_header(
                 build::response_to(
@@ -162,7 +162,7 @@ impl Endpoint {
             Some(&tag),
             self.config.user_agent.as_deref(),
         );
-        if self.table_full() {
+        if !self.make_room() {
             // Answered without a transaction rather than refused: a CANCEL
             // frees resources, and its retransmissions are simply answered again.
             let code = answer.status_code.code();

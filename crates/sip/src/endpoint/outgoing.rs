@@ -33,9 +33,10 @@ impl Endpoint {
                 use_instead,
             });
         }
-        self.check_room()?;
         check_headers(&request)?;
         let branch = self.add_our_via(&mut request, peer)?;
+        // Last, so a request refused for another reason evicts nothing.
+        self.check_room()?;
         let key = ClientKey {
             branch,
             method: method_name(&request.method).to_owned(),
@@ -149,7 +150,7 @@ impl Endpoint {
     }
 
     fn check_room(&mut self) -> Result<(), Error> {
-        if self.table_full() {
+        if !self.make_room() {
             self.out.stats.table_full += 1;
             return Err(Error::TooManyTransactions {
                 limit: self.config.max_transactions,

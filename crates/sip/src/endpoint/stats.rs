@@ -23,6 +23,10 @@ pub struct EndpointStats {
     /// Requests refused with 503 because the transaction table was full,
     /// plus `send_request` calls refused for the same reason.
     pub table_full: u64,
+    /// Transactions that only absorbed retransmissions (lingering in
+    /// Completed, Confirmed or Accepted after the ACK), evicted from a full
+    /// table to make room for a new one.
+    pub evicted_completed: u64,
     /// Messages we re-sent (requests, responses and ACKs).
     pub retransmissions: u64,
     /// Request retransmissions absorbed by a server transaction.

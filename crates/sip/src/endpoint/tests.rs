@@ -420,3 +420,22 @@ fn mangled_messages_never_panic() {
     assert_eq!(h.ep.transaction_count(), 0, "everything times out");
     assert_eq!(h.ep.poll_timeout(), None);
 }
+
+#[test]
+fn lingering_transactions_drop_the_parsed_request() {
+    let mut h = Harness::new();
+    h.receive(udp(), &incoming("BYE", "z9hG4bKb1", ""));
+    let (tx, request) = request_event(h.events());
+    assert!(!h.ep.servers[&tx].request.headers.is_empty());
+    h.ep.respond(h.now, tx, response(&request, 200)).unwrap();
+    let lingering = &h.ep.servers[&tx];
+    assert!(
+        lingering.request.headers.is_empty(),
+        "only the response bytes stay"
+    );
+    assert_eq!(lingering.request.method, rsip::Method::Bye);
+    // What stays is enough to absorb a retransmission.
+    h.texts();
+    h.receive(udp(), &incoming("BYE", "z9hG4bKb1", ""));
+    assert!(h.texts()[0].starts_with("SIP/2.0 200"));
+}

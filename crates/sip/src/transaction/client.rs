@@ -136,7 +136,7 @@ impl ClientTransaction {
             200..=299 if self.invite && live => {
                 self.state = ClientState::Accepted;
                 self.timers.stop_all();
-                self.timers.set(Timer::Linger, now + s.timeout());
+                self.linger_until(now + s.timeout());
                 self.remember_fork(&response);
                 self.report(response, out);
             }
@@ -267,8 +267,23 @@ impl ClientTransaction {
             self.terminate();
         } else {
             let linger = if self.invite { TIMER_D } else { s.t4 };
-            self.timers.set(Timer::Linger, now + linger);
+            self.linger_until(now + linger);
         }
+    }
+
+    /// Arms the linger timer (D, K, M): the request is never re-sent nor
+    /// cancelled again, so its parsed form and wire bytes are dropped; what
+    /// is left is what re-ACKing needs (the non-2xx ACK, the forks' ACKs).
+    fn linger_until(&mut self, deadline: Instant) {
+        self.timers.set(Timer::Linger, deadline);
+        self.encoded = Bytes::new();
+        self.request = rsip::Request {
+            method: self.request.method,
+            uri: rsip::Uri::default(),
+            version: rsip::Version::V2,
+            headers: rsip::Headers::default(),
+            body: Vec::new(),
+        };
     }
 
     fn report(&self, response: rsip::Response, out: &mut Outbox) {

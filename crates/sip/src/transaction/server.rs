@@ -142,7 +142,7 @@ impl ServerTransaction {
             (_, false) => {
                 self.state = ServerState::Completed;
                 if unreliable {
-                    self.timers.set(Timer::Linger, now + s.timeout());
+                    self.linger_until(now + s.timeout());
                 } else {
                     self.terminate();
                 }
@@ -177,14 +177,21 @@ impl ServerTransaction {
                 if self.source.transport.is_reliable() {
                     self.terminate();
                 } else {
-                    self.timers.set(Timer::Linger, now + s.t4);
+                    self.linger_until(now + s.t4);
                 }
                 AckOutcome::Absorbed
             }
             ServerState::Accepted if !self.acked => {
-                // Timer L keeps running to absorb ACK retransmissions.
+                // Timer L keeps running to absorb ACK (and INVITE)
+                // retransmissions, but nothing is left to report: it runs
+                // on as a linger, so the transaction becomes evictable.
                 self.acked = true;
+                let timer_l = self.timers.get(Timer::Timeout);
                 self.timers.stop(Timer::Retransmit);
+                self.timers.stop(Timer::Timeout);
+                if let Some(deadline) = timer_l {
+                    self.linger_until(deadline);
+                }
                 AckOutcome::AcknowledgedSuccess
             }
             _ => AckOutcome::Absorbed,
@@ -230,6 +237,20 @@ impl ServerTransaction {
     /// Whether the endpoint should drop this transaction.
     pub(crate) fn is_terminated(&self) -> bool {
         self.state == ServerState::Terminated
+    }
+
+    /// Arms the linger timer: from now on the transaction only absorbs
+    /// retransmissions (re-sending `last_response`), so the parsed request,
+    /// by far its largest part, is dropped; the method stays for the counters.
+    fn linger_until(&mut self, deadline: Instant) {
+        self.timers.set(Timer::Linger, deadline);
+        self.request = rsip::Request {
+            method: self.request.method,
+            uri: rsip::Uri::default(),
+            version: rsip::Version::V2,
+            headers: rsip::Headers::default(),
+            body: Vec::new(),
+        };
     }
 
     fn terminate(&mut self) {

@@ -1,6 +1,8 @@
 //! Transaction timers: a small table of deadlines per transaction and one
 //! ordered set over all of them, so the earliest deadline is a lookup, not
-//! a scan.
+//! a scan. A second set holds only the [`Timer::Linger`] deadlines: the
+//! transactions that merely absorb retransmissions, which the endpoint may
+//! evict (earliest first) when its table is full.
 
 use crate::endpoint::{ClientTxId, ServerTxId};
 use std::collections::BTreeSet;
@@ -15,7 +17,9 @@ pub enum Timer {
     Retransmit = 0,
     /// Giving up: B, F, H, and L (64*T1 waiting for the ACK of a 2xx).
     Timeout = 1,
-    /// Lingering to absorb retransmissions: D, I, J, K, M.
+    /// Lingering to absorb retransmissions: D, I, J, K, M, and L once the
+    /// ACK for a 2xx arrived. A transaction with this timer armed is
+    /// evictable: it has nothing left to deliver.
     Linger = 2,
     /// The 200 ms after which the endpoint sends 100 Trying itself.
     Trying = 3,
@@ -82,6 +86,9 @@ pub(crate) enum TxRef {
 #[derive(Debug, Default)]
 pub(crate) struct TimerQueue {
     entries: BTreeSet<(Instant, TxRef, Timer)>,
+    /// The `Linger` entries again, without the timer kind, so the earliest
+    /// evictable transaction is a lookup.
+    lingering: BTreeSet<(Instant, TxRef)>,
 }
 
 impl TimerQueue {
@@ -93,10 +100,13 @@ impl TimerQueue {
                 continue;
             }
             if let Some(d) = old {
-                self.entries.remove(&(d, tx, timer));
+                self.remove(d, tx, timer);
             }
             if let Some(d) = new {
                 self.entries.insert((d, tx, timer));
+                if timer == Timer::Linger {
+                    self.lingering.insert((d, tx));
+                }
             }
         }
     }
@@ -104,7 +114,19 @@ impl TimerQueue {
     /// Forgets every deadline of a transaction that ended.
     pub(crate) fn remove_all(&mut self, tx: TxRef, table: &TimerTable) {
         for (timer, deadline) in table.armed() {
-            self.entries.remove(&(deadline, tx, timer));
+            self.remove(deadline, tx, timer);
+        }
+    }
+
+    /// The lingering transaction whose linger ends first: the cheapest to evict.
+    pub(crate) fn earliest_lingering(&self) -> Option<TxRef> {
+        self.lingering.first().map(|(_, tx)| *tx)
+    }
+
+    fn remove(&mut self, deadline: Instant, tx: TxRef, timer: Timer) {
+        self.entries.remove(&(deadline, tx, timer));
+        if timer == Timer::Linger {
+            self.lingering.remove(&(deadline, tx));
         }
     }
 
@@ -119,7 +141,7 @@ impl TimerQueue {
         if first.0 > now {
             return None;
         }
-        self.entries.remove(&first);
+        self.remove(first.0, first.1, first.2);
         Some((first.1, first.2))
     }
 
@@ -157,5 +179,36 @@ mod tests {
         );
         q.remove_all(tx, &later);
         assert_eq!(q.earliest(), None);
+    }
+
+    #[test]
+    fn lingering_set_follows_linger_timers_only() {
+        let t0 = Instant::now();
+        let mut q = TimerQueue::default();
+        let (a, b) = (TxRef::Server(ServerTxId(1)), TxRef::Client(ClientTxId(2)));
+        let empty = TimerTable::default();
+        let mut live = empty;
+        live.set(Timer::Timeout, t0 + Duration::from_secs(1));
+        q.sync(a, &empty, &live);
+        assert_eq!(
+            q.earliest_lingering(),
+            None,
+            "a live timer is not evictable"
+        );
+        let mut late = empty;
+        late.set(Timer::Linger, t0 + Duration::from_secs(32));
+        q.sync(b, &empty, &late);
+        let mut early = empty;
+        early.set(Timer::Linger, t0 + Duration::from_secs(5));
+        q.sync(a, &live, &early);
+        assert_eq!(q.earliest_lingering(), Some(a));
+        assert_eq!(
+            q.pop_due(t0 + Duration::from_secs(5)),
+            Some((a, Timer::Linger))
+        );
+        assert_eq!(q.earliest_lingering(), Some(b));
+        q.remove_all(b, &late);
+        assert_eq!(q.earliest_lingering(), None);
+        assert_eq!(q.len(), 0);
     }
 }

@@ -63,7 +63,9 @@ pub struct SipConfig {
     pub t2_ms: u64,
     /// RFC 3261 T4 (longest time in the network), milliseconds.
     pub t4_ms: u64,
-    /// Most live transactions; beyond it requests get 503.
+    /// Most transactions in the table (memory bound, ~2 KB each once
+    /// finished); finished ones are evicted first, then requests get 503.
+    /// See `switchd.toml` for the sizing of the default.
     pub max_transactions: usize,
     /// Largest UDP datagram accepted; bigger ones are dropped and counted.
     pub max_udp_message: usize,
@@ -88,7 +90,7 @@ impl Default for SipConfig {
             t1_ms: 500,
             t2_ms: 4_000,
             t4_ms: 5_000,
-            max_transactions: 10_000,
+            max_transactions: 100_000,
             max_udp_message: 65_535,
             max_message_size: 65_536,
             max_tcp_connections: 1024,

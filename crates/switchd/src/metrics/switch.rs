@@ -97,6 +97,7 @@ pub(crate) fn publish_switch_stats(stats: &SwitchStats) {
         counter!("switchd_sip_check_rejections_total", "reason" => *reason).absolute(*value);
     }
     counter!("switchd_sip_retransmissions_total").absolute(sip.retransmissions);
+    counter!("switchd_sip_transactions_evicted_total").absolute(sip.evicted_completed);
     counter!("switchd_sip_stray_total", "kind" => "response").absolute(sip.stray_responses);
     counter!("switchd_sip_stray_total", "kind" => "ack").absolute(sip.stray_acks);
     counter!("switchd_sip_stray_total", "kind" => "unmatchable").absolute(sip.unmatchable);
