@@ -86,6 +86,30 @@ pub enum Error {
         /// The codec asked for.
         kind: crate::codec::CodecKind,
     },
+    /// The media engine already holds its configured maximum of legs.
+    #[error("media leg limit of {limit} reached")]
+    LegLimit {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A media engine operation named a leg the engine does not hold.
+    #[error("unknown media leg {leg}")]
+    UnknownLeg {
+        /// The leg's id.
+        leg: u64,
+    },
+    /// A leg was added twice, or bridged to itself.
+    #[error("media leg {leg} already exists or cannot be bridged to itself")]
+    LegConflict {
+        /// The leg's id.
+        leg: u64,
+    },
+    /// Telephone-events were asked for on a leg that did not negotiate them.
+    #[error("media leg {leg} has no telephone-event payload type")]
+    NoTelephoneEvent {
+        /// The leg's id.
+        leg: u64,
+    },
     /// libopus refused to create a coder, encode or decode.
     #[cfg(feature = "opus")]
     #[error("opus {operation:?}: {detail}")]

@@ -15,11 +15,14 @@
 //! - [`jitter`]: adaptive jitter buffer for terminated media (decode, mix, record).
 //! - [`relay`]: same-codec fast path of a two-party bridge, header rewrite only.
 //! - [`source`]: symmetric RTP source learning (NAT) with strict filtering afterwards.
+//! - [`engine`]: the media engine the daemon drives: legs, bridges (relay or transcode),
+//!   playback, taps, DTMF, RTCP reports, media timeouts, over the pieces above.
 //! - [`error`]: the crate's single [`Error`] enum.
 
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod engine;
 pub mod error;
 pub mod jitter;
 pub mod relay;

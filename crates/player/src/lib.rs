@@ -23,6 +23,8 @@
 //!   ([`dtmf::info`]) and in-band tones ([`dtmf::goertzel`]), deduplicated by
 //!   [`dtmf::DtmfPipeline`]; [`dtmf::tone`] generates the tone pairs.
 //! - [`collector`]: [`collector::Collector`], the prompt-and-collect-digits state machine.
+//! - [`frames`]: the media engine's frame sources and sinks: [`playback::Playback`], a
+//!   recorder tap and an in-band DTMF detector tap, with the daemon's handles to them.
 //! - [`error`]: the crate's single [`Error`] enum.
 
 #![warn(missing_docs)]
@@ -31,6 +33,7 @@ pub mod cache;
 pub mod collector;
 pub mod dtmf;
 pub mod error;
+pub mod frames;
 pub mod playback;
 pub mod recorder;
 pub mod wav;

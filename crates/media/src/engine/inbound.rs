@@ -1,0 +1,282 @@
+//! Received datagrams: RTP (filter, validate, count, relay or buffer) and RTCP reports,
+//! and the reports we send.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use crate::rtp::rtcp::{
+    ReceptionReport, Report, build_receiver_report, build_sender_report, parse_reports,
+};
+use crate::rtp::{SequenceOutcome, is_rtcp, parse_rtp};
+use crate::source::SourceVerdict;
+
+use super::leg::{Leg, Outbound, Route};
+use super::{LegId, MediaEngine, MediaEvent, MediaTransmit, Output};
+
+/// A fixed RTP header with our fields and `payload`, as a datagram.
+pub(super) fn build_rtp(
+    payload_type: u8,
+    marker: bool,
+    sequence: u16,
+    timestamp: u32,
+    ssrc: u32,
+    payload: &[u8],
+) -> Bytes {
+    let mut out = Vec::with_capacity(12 + payload.len());
+    out.push(0x80);
+    out.push(payload_type & 0x7F | if marker { 0x80 } else { 0 });
+    out.extend_from_slice(&sequence.to_be_bytes());
+    out.extend_from_slice(&timestamp.to_be_bytes());
+    out.extend_from_slice(&ssrc.to_be_bytes());
+    out.extend_from_slice(payload);
+    Bytes::from(out)
+}
+
+/// Sends one telephone-event packet on `leg`'s stream. `source_timestamp` identifies the
+/// event (packets of one event share it); the stream's timestamp at the event's first
+/// packet stands for it on the wire.
+pub(super) fn send_event(
+    now: Instant,
+    leg: &mut Leg,
+    out: &mut Output,
+    source_timestamp: u32,
+    marker: bool,
+    payload: &[u8],
+) {
+    let (Some(payload_type), Some(destination)) =
+        (leg.media.telephone_event, leg.rtp_destination())
+    else {
+        return;
+    };
+    // Zero ticks: the event does not advance the audio clock; its sequence number does.
+    let header = leg.outbound.sender_mut().originate(now, 0, payload.len());
+    let timestamp = match leg.event_map {
+        Some((source, mapped)) if source == source_timestamp => mapped,
+        _ => {
+            leg.event_map = Some((source_timestamp, header.timestamp));
+            header.timestamp
+        }
+    };
+    leg.stats.packets_out += 1;
+    leg.stats.bytes_out += payload.len() as u64;
+    out.transmit(MediaTransmit {
+        leg: leg.id,
+        destination,
+        rtcp: false,
+        payload: build_rtp(
+            payload_type,
+            marker,
+            header.sequence_number,
+            timestamp,
+            header.ssrc,
+            payload,
+        ),
+    });
+}
+
+impl MediaEngine {
+    /// A datagram received on the leg's RTP port from `source` (RTCP too with rtcp-mux).
+    /// Anything unusable is dropped and counted; nothing here can fail or panic.
+    pub fn handle_rtp(&mut self, now: Instant, id: LegId, source: SocketAddr, datagram: &[u8]) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            self.out.stats.unknown_leg += 1;
+            return;
+        };
+        if is_rtcp(datagram) {
+            if leg.media.rtcp_mux {
+                self.handle_rtcp(now, id, source, datagram);
+            } else {
+                leg.stats.malformed += 1;
+            }
+            return;
+        }
+        // Parsed before the source check, so garbage cannot claim the learning slot.
+        let Ok(packet) = parse_rtp(Bytes::copy_from_slice(datagram)) else {
+            leg.stats.malformed += 1;
+            self.reschedule(id);
+            return;
+        };
+        match leg.filter.check(now, source) {
+            SourceVerdict::Drop => {
+                leg.stats.strays += 1;
+                return;
+            }
+            SourceVerdict::Learned(source) => self
+                .out
+                .event(MediaEvent::SourceLearned { leg: id, source }),
+            SourceVerdict::Accept => {}
+        }
+        let header = &packet.header;
+        let is_event = Some(header.payload_type) == leg.media.telephone_event;
+        if header.payload_type != leg.media.payload_type && !is_event {
+            leg.stats.wrong_payload_type += 1;
+            self.reschedule(id);
+            return;
+        }
+        let outcome =
+            leg.receiver
+                .on_packet(now, header.ssrc, header.sequence_number, header.timestamp);
+        if outcome == SequenceOutcome::Invalid {
+            leg.stats.malformed += 1;
+            self.reschedule(id);
+            return;
+        }
+        leg.stats.packets_in += 1;
+        leg.stats.bytes_in += packet.payload.len() as u64;
+        leg.last_received = now;
+        leg.timeout_reported = false;
+        if !leg.media.direction.receives() {
+            // On hold or inactive: counted, but nothing is played out.
+            self.reschedule(id);
+            return;
+        }
+        if is_event {
+            leg.stats.telephone_events_in += 1;
+            self.out.event(MediaEvent::TelephoneEvent {
+                leg: id,
+                payload: packet.payload.clone(),
+                timestamp: header.timestamp,
+                marker: header.marker,
+            });
+        } else if let Some(jitter) = leg.jitter.as_mut() {
+            jitter.insert_packet(now, &packet);
+        }
+        let route = leg.route;
+        self.reschedule(id);
+        match route {
+            Route::Relay(peer) => self.relay(now, peer, datagram),
+            Route::Transcode(peer) if is_event => {
+                if let Some(peer) = self.legs.get_mut(&peer) {
+                    send_event(
+                        now,
+                        peer,
+                        &mut self.out,
+                        header.timestamp,
+                        header.marker,
+                        &packet.payload,
+                    );
+                }
+            }
+            Route::Transcode(_) | Route::None => {}
+        }
+    }
+
+    /// Relays a datagram received from its bridge peer onto `to`'s stream.
+    fn relay(&mut self, now: Instant, to: LegId, datagram: &[u8]) {
+        let Some(leg) = self.legs.get_mut(&to) else {
+            return;
+        };
+        let destination = leg.rtp_destination();
+        if leg.outbound_busy() {
+            return;
+        }
+        let (Outbound::Relay(relay), Some(destination)) = (&mut leg.outbound, destination) else {
+            return;
+        };
+        let mut out = Vec::with_capacity(datagram.len());
+        if relay.relay(now, datagram, &mut out).is_err() {
+            return;
+        }
+        leg.stats.packets_out += 1;
+        leg.stats.bytes_out += out.len().saturating_sub(12) as u64;
+        self.out.transmit(MediaTransmit {
+            leg: to,
+            destination,
+            rtcp: false,
+            payload: Bytes::from(out),
+        });
+    }
+
+    /// A datagram received on the leg's RTCP port (or demultiplexed from its RTP port).
+    pub fn handle_rtcp(&mut self, now: Instant, id: LegId, source: SocketAddr, datagram: &[u8]) {
+        let ntp = self.ntp(now);
+        let Some(leg) = self.legs.get_mut(&id) else {
+            self.out.stats.unknown_leg += 1;
+            return;
+        };
+        // Reports are only taken from the peer's host: a third party must not set our RTT.
+        if leg
+            .filter
+            .destination()
+            .is_some_and(|peer| peer.ip() != source.ip())
+        {
+            leg.stats.strays += 1;
+            return;
+        }
+        let Ok(reports) = parse_reports(&Bytes::copy_from_slice(datagram)) else {
+            leg.stats.malformed += 1;
+            return;
+        };
+        leg.stats.rtcp_in += 1;
+        let our_ssrc = leg.outbound.sender_mut().config().ssrc;
+        for report in &reports {
+            let blocks = match report {
+                Report::Sender(sr) => {
+                    leg.receiver.on_sender_report(now, sr.ntp_time);
+                    &sr.reports
+                }
+                Report::Receiver(rr) => &rr.reports,
+            };
+            for block in blocks.iter().filter(|block| block.ssrc == our_ssrc) {
+                if let Some(rtt) = round_trip(ntp, block) {
+                    leg.stats.rtt = Some(rtt);
+                }
+            }
+        }
+    }
+
+    /// Sends the leg's periodic SR (if it sent media) or RR.
+    pub(super) fn send_report(&mut self, now: Instant, id: LegId) {
+        let ntp = self.ntp(now);
+        let cname = self.out.config.cname;
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        let Some(destination) = leg.rtcp_destination() else {
+            return;
+        };
+        let blocks: Vec<ReceptionReport> = leg.receiver.report_block(now).into_iter().collect();
+        let sender = leg.outbound.sender_mut();
+        let ssrc = sender.config().ssrc;
+        let mut wire = Vec::new();
+        let built = match sender.rtp_timestamp_at(now) {
+            Some(rtp_time) => build_sender_report(
+                ssrc,
+                ntp,
+                rtp_time,
+                sender.packets_sent(),
+                sender.octets_sent(),
+                blocks,
+                cname,
+                &mut wire,
+            ),
+            None => build_receiver_report(ssrc, blocks, cname, &mut wire),
+        };
+        if built.is_err() {
+            return;
+        }
+        leg.stats.rtcp_out += 1;
+        self.out.transmit(MediaTransmit {
+            leg: id,
+            destination,
+            rtcp: !leg.media.rtcp_mux,
+            payload: Bytes::from(wire),
+        });
+    }
+}
+
+/// RTT from a report block about our stream: arrival − LSR − DLSR (RFC 3550 §6.4.1),
+/// all in the middle 32 bits of NTP time (1/65536 s).
+fn round_trip(ntp_now: u64, block: &ReceptionReport) -> Option<Duration> {
+    if block.last_sender_report == 0 {
+        return None;
+    }
+    let arrival = (ntp_now >> 16) as u32;
+    let units = arrival
+        .wrapping_sub(block.last_sender_report)
+        .wrapping_sub(block.delay);
+    // A negative result (clock trouble, a forged block) wraps to a huge value.
+    (units < 0x8000_0000).then(|| Duration::from_micros(u64::from(units) * 1_000_000 / 65536))
+}
