@@ -13,16 +13,23 @@ use std::time::SystemTime;
 /// The path of the `switchd` binary; panics with the command that builds it
 /// when it is missing.
 pub fn switchd() -> PathBuf {
-    if let Some(path) = std::env::var_os("SWITCHD_BIN") {
+    workspace_binary("switchd", "SWITCHD_BIN")
+}
+
+/// The path of the `switchctl` binary (`SWITCHCTL_BIN` overrides it); panics
+/// with the command that builds it when it is missing.
+pub fn switchctl() -> PathBuf {
+    workspace_binary("switchctl", "SWITCHCTL_BIN")
+}
+
+/// A binary of this workspace named `name`, or the file `env` points at.
+fn workspace_binary(name: &str, env: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env) {
         let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "SWITCHD_BIN={} is not a file",
-            path.display()
-        );
+        assert!(path.is_file(), "{env}={} is not a file", path.display());
         return path;
     }
-    let candidates = candidates();
+    let candidates = candidates(name);
     for candidate in &candidates {
         if candidate.is_file() {
             warn_if_stale(candidate);
@@ -30,10 +37,10 @@ pub fn switchd() -> PathBuf {
         }
     }
     panic!(
-        "the switchd binary is not built (looked at {candidates:?}).\n\
-         Build it first: `cargo build -p switchd --bin switchd` \
+        "the {name} binary is not built (looked at {candidates:?}).\n\
+         Build it first: `cargo build -p {name} --bin {name}` \
          (scripts/test.sh builds the whole workspace before testing), \
-         or point SWITCHD_BIN at it."
+         or point {env} at it."
     );
 }
 
@@ -90,18 +97,18 @@ fn newest_source(dir: &Path) -> Option<(SystemTime, PathBuf)> {
 
 /// Where the binary should be: the profile directory of the running test
 /// executable, then the workspace's `target/debug`.
-fn candidates() -> Vec<PathBuf> {
+fn candidates(name: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(exe) = std::env::current_exe() {
         // target/<profile>/deps/<test-exe>
         if let Some(profile_dir) = exe.parent().and_then(Path::parent) {
-            out.push(profile_dir.join("switchd"));
+            out.push(profile_dir.join(name));
         }
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::workspace_root().join("target"));
-    out.push(target.join("debug").join("switchd"));
+    out.push(target.join("debug").join(name));
     out
 }
 

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// What a route does with an inbound call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +60,9 @@ pub struct DaemonConfig {
     /// already TOML (`"5"`, `"\"x\""`). Keys given here for the harness's own
     /// sections (`sip`, `rtp`, `control`, `metrics`) are added to them.
     pub extra: BTreeMap<String, Vec<(String, String)>>,
+    /// The loopback address SIP listens on and advertises (`::1` for IPv6
+    /// tests); 127.0.0.1 when `None`.
+    pub listen_ip: Option<IpAddr>,
 }
 
 impl DaemonConfig {
@@ -82,6 +86,18 @@ impl DaemonConfig {
         self
     }
 
+    /// Listens for SIP (UDP and TCP) on `ip` instead of 127.0.0.1, and
+    /// advertises it.
+    pub fn listen_on(mut self, ip: IpAddr) -> Self {
+        self.listen_ip = Some(ip);
+        self
+    }
+
+    /// The address SIP listens on.
+    pub fn sip_ip(&self) -> IpAddr {
+        self.listen_ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
     /// Adds a trunk.
     pub fn trunk(mut self, trunk: TrunkConfig) -> Self {
         self.trunks.push(trunk);
@@ -90,6 +106,11 @@ impl DaemonConfig {
 
     /// The TOML text, with the harness's ports and paths.
     pub fn render(&self, fixed: &FixedParts) -> String {
+        let ip = self.sip_ip();
+        let listen_host = match ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        };
         let mut sections: Vec<(String, Vec<(String, String)>)> = vec![
             (
                 "sip".into(),
@@ -97,12 +118,12 @@ impl DaemonConfig {
                     (
                         "listen".into(),
                         format!(
-                            "[\"udp:127.0.0.1:{0}\", \"tcp:127.0.0.1:{0}\"]",
+                            "[\"udp:{listen_host}:{0}\", \"tcp:{listen_host}:{0}\"]",
                             fixed.sip_port
                         ),
                     ),
                     // Never guessed from the host's interfaces: tests stay on loopback.
-                    ("advertise".into(), toml_string("127.0.0.1")),
+                    ("advertise".into(), toml_string(&ip.to_string())),
                 ],
             ),
             (
@@ -176,7 +197,7 @@ impl DaemonConfig {
 /// The parts of the config the harness chooses.
 #[derive(Debug, Clone)]
 pub struct FixedParts {
-    /// SIP port, UDP and TCP, on 127.0.0.1.
+    /// SIP port, UDP and TCP, on the config's `sip_ip`.
     pub sip_port: u16,
     /// RTP port range.
     pub rtp: (u16, u16),

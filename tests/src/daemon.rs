@@ -5,7 +5,7 @@ use crate::control::Control;
 use crate::ports;
 use crate::scratch::ScratchDir;
 use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,8 +18,10 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(15);
 #[derive(Debug)]
 pub struct Daemon {
     child: Child,
-    /// The SIP port (UDP and TCP) on 127.0.0.1.
+    /// The SIP port (UDP and TCP) on [`sip_ip`](Self::sip_ip).
     pub sip_port: u16,
+    /// The address SIP listens on (127.0.0.1 unless the config says otherwise).
+    pub sip_ip: IpAddr,
     /// The metrics HTTP port on 127.0.0.1.
     pub metrics_port: u16,
     /// The RTP range it was given.
@@ -27,6 +29,7 @@ pub struct Daemon {
     control_socket: PathBuf,
     log: PathBuf,
     config_path: PathBuf,
+    fixed: FixedParts,
     // Last: dropped after the child is gone.
     dir: ScratchDir,
 }
@@ -37,8 +40,9 @@ impl Daemon {
     /// it exits or does not become ready within [`READY_TIMEOUT`].
     pub fn start(label: &str, config: &DaemonConfig) -> Self {
         let dir = ScratchDir::new(label);
+        let sip_ip = config.sip_ip();
         let fixed = FixedParts {
-            sip_port: ports::free_port(),
+            sip_port: ports::free_port_on(sip_ip),
             rtp: ports::rtp_range(),
             control_socket: dir.join("control.sock").to_string_lossy().into_owned(),
             metrics_port: ports::free_port(),
@@ -63,11 +67,13 @@ impl Daemon {
         let mut daemon = Self {
             child,
             sip_port: fixed.sip_port,
+            sip_ip,
             metrics_port: fixed.metrics_port,
             rtp: fixed.rtp,
-            control_socket: PathBuf::from(fixed.control_socket),
+            control_socket: PathBuf::from(&fixed.control_socket),
             log,
             config_path,
+            fixed,
             dir,
         };
         daemon.wait_ready();
@@ -123,9 +129,9 @@ impl Daemon {
         &self.control_socket
     }
 
-    /// The SIP address, `127.0.0.1:port`.
+    /// The SIP address, `127.0.0.1:port` (or the config's `listen_ip`).
     pub fn sip_addr(&self) -> SocketAddr {
-        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.sip_port))
+        SocketAddr::new(self.sip_ip, self.sip_port)
     }
 
     /// The scratch directory (config, log, sipp files of the test).
@@ -148,11 +154,22 @@ impl Daemon {
     /// Sends SIGTERM and waits up to `timeout` for the process to exit;
     /// `None` when it is still running then.
     pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        self.signal("TERM");
+        self.wait_exit(timeout)
+    }
+
+    /// Sends the signal named `name` (`TERM`, `HUP`) without waiting.
+    pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("run kill");
-        assert!(status.success(), "kill -TERM failed: {status}");
+        assert!(status.success(), "kill -{name} failed: {status}");
+    }
+
+    /// Waits up to `timeout` for the process to exit; `None` when it is
+    /// still running then.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -166,6 +183,43 @@ impl Daemon {
     /// The config file the daemon runs with.
     pub fn config_path(&self) -> &Path {
         &self.config_path
+    }
+
+    /// Overwrites the config file with `config`, keeping this daemon's ports
+    /// and paths (for SIGHUP). A config that changes `listen_ip` is refused:
+    /// the daemon would not rebind anyway.
+    pub fn rewrite_config(&self, config: &DaemonConfig) {
+        assert_eq!(
+            config.sip_ip(),
+            self.sip_ip,
+            "rewrite_config cannot move the SIP address"
+        );
+        std::fs::write(&self.config_path, config.render(&self.fixed))
+            .expect("rewrite daemon config");
+    }
+
+    /// Waits up to `timeout` for a log line containing `needle`; the number
+    /// of such lines must grow past `seen_before` (count them first with
+    /// [`log_count`](Self::log_count) to wait for a new one). Panics with the
+    /// log when none comes.
+    pub fn wait_log(&self, needle: &str, seen_before: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.log_count(needle) <= seen_before {
+            assert!(
+                Instant::now() < deadline,
+                "no new log line containing {needle:?} within {timeout:?}.\nlog:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// How many log lines contain `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        self.log_text()
+            .lines()
+            .filter(|line| line.contains(needle))
+            .count()
     }
 
     /// Panics (with the log) unless the process is still running.

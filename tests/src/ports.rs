@@ -5,7 +5,7 @@
 //! ranges are carved below that range, so they never meet a SIP port.
 
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, TcpListener, UdpSocket};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -14,13 +14,19 @@ static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
 
 /// A port that is free on 127.0.0.1 for both UDP and TCP right now.
 pub fn free_port() -> u16 {
+    free_port_on(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+/// A port that is free on `ip` (a loopback address) for both UDP and TCP
+/// right now.
+pub fn free_port_on(ip: IpAddr) -> u16 {
     for _ in 0..200 {
-        let Ok(udp) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) else {
+        let Ok(udp) = UdpSocket::bind((ip, 0)) else {
             continue;
         };
         let Ok(addr) = udp.local_addr() else { continue };
         let port = addr.port();
-        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err() {
+        if TcpListener::bind((ip, port)).is_err() {
             continue;
         }
         let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());

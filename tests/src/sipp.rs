@@ -5,7 +5,7 @@
 //! exit code is 0 when every call succeeded and 1 when some failed.
 
 use crate::ports;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -24,8 +24,10 @@ pub enum Scenario {
 pub struct Sipp {
     scenario: Scenario,
     remote: Option<SocketAddr>,
-    /// sipp's SIP port on 127.0.0.1.
+    /// sipp's SIP port on [`local_ip`](Self::local_ip).
     pub port: u16,
+    /// The loopback address sipp binds (`-i`), 127.0.0.1 unless changed.
+    pub local_ip: IpAddr,
     calls: u32,
     rate: Option<f64>,
     limit: Option<u32>,
@@ -75,6 +77,7 @@ impl Sipp {
             scenario,
             remote: None,
             port: ports::free_port(),
+            local_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             calls: 1,
             rate: None,
             limit: None,
@@ -99,6 +102,14 @@ impl Sipp {
     /// Where requests go (uac scenarios).
     pub fn remote(mut self, remote: SocketAddr) -> Self {
         self.remote = Some(remote);
+        self
+    }
+
+    /// `-i`: bind `ip` (`::1` for IPv6) instead of 127.0.0.1, on a port
+    /// free there.
+    pub fn local_ip(mut self, ip: IpAddr) -> Self {
+        self.local_ip = ip;
+        self.port = ports::free_port_on(ip);
         self
     }
 
@@ -134,9 +145,10 @@ impl Sipp {
         self
     }
 
-    /// Where its requests should reach it: `sip:<user>@127.0.0.1:<port>`.
+    /// Where its requests should reach it: `sip:<user>@127.0.0.1:<port>`
+    /// (`sip:<user>@[::1]:<port>` on IPv6).
     pub fn uri(&self, user: &str) -> String {
-        format!("sip:{user}@127.0.0.1:{}", self.port)
+        format!("sip:{user}@{}", SocketAddr::new(self.local_ip, self.port))
     }
 
     fn file(&self, suffix: &str) -> PathBuf {
@@ -153,7 +165,8 @@ impl Sipp {
             cmd.arg(remote.to_string());
         }
         let (media, _) = ports::rtp_range();
-        cmd.args(["-i", "127.0.0.1", "-p", &self.port.to_string()])
+        let (local_ip, port) = (self.local_ip.to_string(), self.port.to_string());
+        cmd.args(["-i", &local_ip, "-p", &port])
             .args([
                 "-mp",
                 &media.to_string(),
@@ -227,11 +240,9 @@ impl RunningSipp {
     /// at most 5 s.
     fn wait_bound(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
-        let port = self.sipp.port;
+        let (ip, port) = (self.sipp.local_ip, self.sipp.port);
         while Instant::now() < deadline {
-            if UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_err()
-                || TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_err()
-            {
+            if UdpSocket::bind((ip, port)).is_err() || TcpListener::bind((ip, port)).is_err() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
