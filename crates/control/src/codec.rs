@@ -298,4 +298,6 @@ fn invalid_field(field: &'static str, detail: impl Into<String>) -> Error {
 }
 
 #[cfg(test)]
+mod media_tests;
+#[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 //! Requests and the commands they carry.
 
+use crate::media::{Collect, Play, Record, SendDtmf};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -79,11 +80,46 @@ pub enum Command {
     },
     /// Counters and gauges.
     Stats,
+    /// Connects two answered (or early) legs' audio to each other.
+    Bridge {
+        /// The leg.
+        leg: String,
+        /// The leg to bridge it with.
+        other: String,
+    },
+    /// Ends the leg's bridge (or echo); both legs stay up.
+    Unbridge {
+        /// The leg.
+        leg: String,
+    },
+    /// Plays a WAV file or TTS text to the leg.
+    Play(Play),
+    /// Stops what `play` started.
+    StopPlay {
+        /// The leg.
+        leg: String,
+    },
+    /// Plays a prompt and collects DTMF digits.
+    Collect(Collect),
+    /// Records the leg's audio to a WAV file.
+    Record(Record),
+    /// Stops the leg's recording.
+    StopRecord {
+        /// The leg.
+        leg: String,
+    },
+    /// Sends DTMF digits to the leg.
+    SendDtmf(SendDtmf),
+    /// Reflects the leg's audio back to it (until `unbridge`).
+    Echo {
+        /// The leg.
+        leg: String,
+    },
 }
 
 impl Command {
     /// Every command's wire name (the values of `cmd`).
-    pub const NAMES: [&'static str; 14] = [
+    pub const NAMES: [&'static str; 23] = [
         "ping",
         "originate",
         "ring",
@@ -98,6 +134,15 @@ impl Command {
         "trunk_add",
         "trunk_remove",
         "stats",
+        "bridge",
+        "unbridge",
+        "play",
+        "stop_play",
+        "collect",
+        "record",
+        "stop_record",
+        "send_dtmf",
+        "echo",
     ];
 
     /// The command's wire name, for logs and metric labels.
@@ -117,10 +162,20 @@ impl Command {
             Command::TrunkAdd(_) => "trunk_add",
             Command::TrunkRemove { .. } => "trunk_remove",
             Command::Stats => "stats",
+            Command::Bridge { .. } => "bridge",
+            Command::Unbridge { .. } => "unbridge",
+            Command::Play(_) => "play",
+            Command::StopPlay { .. } => "stop_play",
+            Command::Collect(_) => "collect",
+            Command::Record(_) => "record",
+            Command::StopRecord { .. } => "stop_record",
+            Command::SendDtmf(_) => "send_dtmf",
+            Command::Echo { .. } => "echo",
         }
     }
 
-    /// The leg a command acts on, if any (commands on one leg apply in order).
+    /// The leg a command acts on, if any (commands on one leg apply in
+    /// order). For `bridge` this is `leg`, not `other`.
     pub fn leg(&self) -> Option<&str> {
         match self {
             Command::Originate(o) => o.leg.as_deref(),
@@ -128,8 +183,24 @@ impl Command {
             | Command::Answer { leg }
             | Command::Reject { leg, .. }
             | Command::Hangup { leg, .. }
-            | Command::Leg { leg } => Some(leg),
-            _ => None,
+            | Command::Leg { leg }
+            | Command::Bridge { leg, .. }
+            | Command::Unbridge { leg }
+            | Command::StopPlay { leg }
+            | Command::StopRecord { leg }
+            | Command::Echo { leg } => Some(leg),
+            Command::Play(p) => Some(&p.leg),
+            Command::Collect(c) => Some(&c.leg),
+            Command::Record(r) => Some(&r.leg),
+            Command::SendDtmf(d) => Some(&d.leg),
+            Command::Ping
+            | Command::Legs
+            | Command::Subscribe { .. }
+            | Command::Unsubscribe
+            | Command::Trunks
+            | Command::TrunkAdd(_)
+            | Command::TrunkRemove { .. }
+            | Command::Stats => None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Events, and the leg and trunk descriptions shared with replies.
 
+use crate::media::{CollectReason, DtmfMethod, LegMediaInfo};
 use serde::{Deserialize, Serialize};
 
 /// One event line: `{"event":"leg.ringing","seq":N,"time":…,…}`.
@@ -91,6 +92,73 @@ pub enum EventKind {
         /// Last missed seq.
         to: u64,
     },
+    /// A `play` began.
+    #[serde(rename = "play.started")]
+    PlayStarted {
+        /// The leg id.
+        leg: String,
+    },
+    /// A `play` ran to its end.
+    #[serde(rename = "play.finished")]
+    PlayFinished {
+        /// The leg id.
+        leg: String,
+    },
+    /// A `play` was cut short (`stop_play`, a new `play`, hangup).
+    #[serde(rename = "play.stopped")]
+    PlayStopped {
+        /// The leg id.
+        leg: String,
+    },
+    /// A `collect` ended with digits.
+    #[serde(rename = "collect.done")]
+    CollectDone {
+        /// The leg id.
+        leg: String,
+        /// The digits, without the terminator.
+        digits: String,
+        /// Why collection ended.
+        reason: CollectReason,
+    },
+    /// A `collect` got no digit after all its retries.
+    #[serde(rename = "collect.timeout")]
+    CollectTimeout {
+        /// The leg id.
+        leg: String,
+    },
+    /// A recording ended and its file is complete.
+    #[serde(rename = "record.finished")]
+    RecordFinished {
+        /// The leg id.
+        leg: String,
+        /// The file written.
+        path: String,
+        /// Audio length in milliseconds.
+        duration_ms: u64,
+        /// File size in bytes.
+        bytes: u64,
+        /// Set when a disk error ended the recording early (the call goes on).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A DTMF digit came from the leg.
+    #[serde(rename = "dtmf")]
+    Dtmf {
+        /// The leg id.
+        leg: String,
+        /// `0-9`, `*`, `#` or `A-D`.
+        digit: char,
+        /// How long the digit lasted, in milliseconds.
+        duration_ms: u64,
+        /// How it came.
+        method: DtmfMethod,
+    },
+    /// No RTP came from the leg for the configured media timeout.
+    #[serde(rename = "leg.media_timeout")]
+    MediaTimeout {
+        /// The leg id.
+        leg: String,
+    },
 }
 
 impl EventKind {
@@ -106,6 +174,14 @@ impl EventKind {
             EventKind::TrunkRegistered { .. } => "trunk.registered",
             EventKind::TrunkFailed { .. } => "trunk.failed",
             EventKind::Gap { .. } => "gap",
+            EventKind::PlayStarted { .. } => "play.started",
+            EventKind::PlayFinished { .. } => "play.finished",
+            EventKind::PlayStopped { .. } => "play.stopped",
+            EventKind::CollectDone { .. } => "collect.done",
+            EventKind::CollectTimeout { .. } => "collect.timeout",
+            EventKind::RecordFinished { .. } => "record.finished",
+            EventKind::Dtmf { .. } => "dtmf",
+            EventKind::MediaTimeout { .. } => "leg.media_timeout",
         }
     }
 }
@@ -209,6 +285,9 @@ pub struct LegInfo {
     /// The final SIP status, once there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sip_status: Option<u16>,
+    /// Media counters, once media is negotiated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<LegMediaInfo>,
 }
 
 /// A trunk as seen by `trunks`.

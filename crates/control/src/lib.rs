@@ -11,6 +11,8 @@
 //! - [`command`]: requests and the commands they carry.
 //! - [`reply`]: replies, their result bodies and the stable error codes.
 //! - [`event`]: events and the leg/trunk descriptions they share with replies.
+//! - [`media`]: arguments of the media commands, and media values shared by
+//!   events and leg descriptions.
 //! - [`ring`]: the bounded ring of recent events that lets a client resume
 //!   with `since`.
 //! - [`codec`]: turning lines into requests (with typed errors) and back.
@@ -25,6 +27,7 @@ pub mod codec;
 pub mod command;
 pub mod error;
 pub mod event;
+pub mod media;
 pub mod reply;
 pub mod ring;
 pub mod validate;
@@ -34,5 +37,8 @@ pub use client::{Client, ClientError};
 pub use command::{Command, Originate, Request, RequestId, TrunkSpec};
 pub use error::Error;
 pub use event::{Event, EventKind, HangupCause, LegDirection, LegInfo, LegState, TrunkInfo};
+pub use media::{
+    Collect, CollectReason, DtmfMethod, LegMediaInfo, Play, Record, RecordMode, SendDtmf, Voice,
+};
 pub use reply::{ErrorCode, Reply, ReplyBody, ReplyError};
 pub use ring::EventRing;

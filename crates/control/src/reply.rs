@@ -17,13 +17,18 @@ pub struct Reply {
 /// The body of a successful reply; its fields are merged into the reply object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one short-lived body per request; boxing `Leg` would only burden every builder"
+)]
 pub enum ReplyBody {
     /// `ping`.
     Pong {
         /// The daemon's version.
         version: String,
     },
-    /// `originate`, `leg`, `answer`, `reject`, `hangup`, `ring`: the leg after the command.
+    /// `originate`, `leg`, `answer`, `reject`, `hangup`, `ring` and the media
+    /// commands (`bridge`, `play`, `collect`…): the leg after the command.
     Leg {
         /// The leg.
         leg: LegInfo,
@@ -72,6 +77,15 @@ impl ReplyBody {
                     | C::Reject { .. }
                     | C::Hangup { .. }
                     | C::Leg { .. }
+                    | C::Bridge { .. }
+                    | C::Unbridge { .. }
+                    | C::Play(_)
+                    | C::StopPlay { .. }
+                    | C::Collect(_)
+                    | C::Record(_)
+                    | C::StopRecord { .. }
+                    | C::SendDtmf(_)
+                    | C::Echo { .. }
             ),
             ReplyBody::Legs { .. } => matches!(command, C::Legs),
             ReplyBody::Subscribed { .. } => matches!(command, C::Subscribe { .. }),
@@ -135,6 +149,15 @@ pub enum ErrorCode {
     TooLarge,
     /// A fault inside the daemon; the request may not have been applied.
     Internal,
+    /// A file to play is missing or unreadable.
+    FileNotFound,
+    /// A file to play is not a WAV the daemon can play (the message names
+    /// the file and its format).
+    BadAudioFormat,
+    /// `play` with `text`, but no TTS engine is configured or installed.
+    TtsUnavailable,
+    /// The leg has no negotiated media yet.
+    MediaUnavailable,
 }
 
 impl ErrorCode {
@@ -153,6 +176,10 @@ impl ErrorCode {
             ErrorCode::ShuttingDown => "shutting_down",
             ErrorCode::TooLarge => "too_large",
             ErrorCode::Internal => "internal",
+            ErrorCode::FileNotFound => "file_not_found",
+            ErrorCode::BadAudioFormat => "bad_audio_format",
+            ErrorCode::TtsUnavailable => "tts_unavailable",
+            ErrorCode::MediaUnavailable => "media_unavailable",
         }
     }
 }

@@ -8,6 +8,13 @@
 use crate::command::{Command, Originate, TrunkSpec};
 use crate::reply::{ErrorCode, ReplyError};
 
+mod media;
+
+pub use media::{
+    COLLECT_MAX_DIGITS, MAX_COLLECT_RETRIES, MAX_DTMF_DURATION_SECS, MAX_PATH_LEN, MAX_SEND_DIGITS,
+    MAX_SPEAK_TEXT_LEN,
+};
+
 /// Longest leg id or trunk name, in bytes.
 pub const MAX_ID_LEN: usize = 128;
 /// Longest URI, number, display name, host or credential, in bytes.
@@ -50,7 +57,8 @@ pub const RESERVED_HEADERS: &[&str] = &[
 /// Checks `command`'s arguments against the static rules of the protocol.
 ///
 /// # Errors
-/// `invalid_argument`, with a message starting with the field's name.
+/// `invalid_argument`, with a message starting with the field's name; for
+/// `play` without exactly one of `file` and `text`, `bad_request`.
 pub fn validate_command(command: &Command) -> Result<(), ReplyError> {
     match command {
         Command::Originate(originate) => validate_originate(originate),
@@ -75,6 +83,15 @@ pub fn validate_command(command: &Command) -> Result<(), ReplyError> {
         }
         Command::TrunkAdd(spec) => validate_trunk(spec),
         Command::TrunkRemove { name } => check_id("name", name),
+        Command::Bridge { leg, other } => media::validate_bridge(leg, other),
+        Command::Unbridge { leg }
+        | Command::StopPlay { leg }
+        | Command::StopRecord { leg }
+        | Command::Echo { leg } => check_id("leg", leg),
+        Command::Play(play) => media::validate_play(play),
+        Command::Collect(collect) => media::validate_collect(collect),
+        Command::Record(record) => media::validate_record(record),
+        Command::SendDtmf(dtmf) => media::validate_send_dtmf(dtmf),
         Command::Ping
         | Command::Legs
         | Command::Subscribe { .. }

@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use switchd_control::{Command, HangupCause, Originate, TrunkSpec};
 
+mod media;
+
+pub use media::MediaCmd;
+
 /// Where switchd listens unless told otherwise.
 pub const DEFAULT_SOCKET: &str = "/run/switchd/control.sock";
 
@@ -131,6 +135,9 @@ pub enum Cmd {
     },
     /// Show counters and gauges.
     Stats,
+    /// Media subcommands (bridge, play, collect, record…), at the top level.
+    #[command(flatten)]
+    Media(MediaCmd),
     /// Follow the event stream until interrupted, one line per event.
     Events {
         /// Resume after this seq (replays what the daemon still keeps).
@@ -195,6 +202,7 @@ impl Cmd {
             }),
             Cmd::TrunkRemove { name } => Command::TrunkRemove { name },
             Cmd::Stats => Command::Stats,
+            Cmd::Media(media) => media.to_command(),
             Cmd::Events { since } => Command::Subscribe { since },
         }
     }

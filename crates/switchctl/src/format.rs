@@ -2,7 +2,7 @@
 //! single objects, one line per event.
 
 use serde::Serialize;
-use switchd_control::{Event, EventKind, LegInfo, ReplyBody, TrunkInfo};
+use switchd_control::{Event, EventKind, LegInfo, LegMediaInfo, ReplyBody, TrunkInfo};
 
 /// A successful reply's body, for humans (ends with a newline unless empty).
 pub fn body(body: &ReplyBody) -> String {
@@ -81,6 +81,46 @@ pub fn event(event: &Event) -> String {
             fields.push(("from", from.to_string()));
             fields.push(("to", to.to_string()));
         }
+        EventKind::PlayStarted { leg }
+        | EventKind::PlayFinished { leg }
+        | EventKind::PlayStopped { leg }
+        | EventKind::CollectTimeout { leg }
+        | EventKind::MediaTimeout { leg } => fields.push(("leg", leg.clone())),
+        EventKind::CollectDone {
+            leg,
+            digits,
+            reason,
+        } => {
+            fields.push(("leg", leg.clone()));
+            fields.push(("digits", digits.clone()));
+            fields.push(("reason", wire_name(reason)));
+        }
+        EventKind::RecordFinished {
+            leg,
+            path,
+            duration_ms,
+            bytes,
+            error,
+        } => {
+            fields.push(("leg", leg.clone()));
+            fields.push(("path", path.clone()));
+            fields.push(("duration", seconds(*duration_ms)));
+            fields.push(("bytes", bytes.to_string()));
+            if let Some(error) = error {
+                fields.push(("error", error.clone()));
+            }
+        }
+        EventKind::Dtmf {
+            leg,
+            digit,
+            duration_ms,
+            method,
+        } => {
+            fields.push(("leg", leg.clone()));
+            fields.push(("digit", digit.to_string()));
+            fields.push(("duration", format!("{duration_ms}ms")));
+            fields.push(("method", wire_name(method)));
+        }
     }
     let mut line = format!(
         "{} {} {}",
@@ -116,7 +156,33 @@ fn leg_details(leg: &LegInfo) -> String {
         ("sip_status", leg.sip_status.map(|s| s.to_string())),
     ];
     pairs.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    if let Some(media) = &leg.media {
+        pairs.extend(media_details(media));
+    }
     key_values(&pairs)
+}
+
+/// A leg's media counters, as `key: value` pairs after its other details.
+fn media_details(media: &LegMediaInfo) -> Vec<(&'static str, String)> {
+    let mut pairs = vec![
+        (
+            "rtp_in",
+            format!("{} packets, {} bytes", media.packets_in, media.bytes_in),
+        ),
+        (
+            "rtp_out",
+            format!("{} packets, {} bytes", media.packets_out, media.bytes_out),
+        ),
+        ("lost", media.lost.to_string()),
+        ("jitter", format!("{:.1}ms", media.jitter_ms)),
+    ];
+    if let Some(rtt) = media.rtt_ms {
+        pairs.push(("rtt", format!("{rtt:.1}ms")));
+    }
+    if let Some(other) = &media.bridged_with {
+        pairs.push(("bridged_with", other.clone()));
+    }
+    pairs
 }
 
 fn legs_table(legs: &[LegInfo]) -> String {

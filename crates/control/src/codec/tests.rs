@@ -37,6 +37,7 @@ fn leg_info() -> LegInfo {
         talk_ms: None,
         cause: None,
         sip_status: None,
+        media: None,
     }
 }
 
@@ -267,6 +268,10 @@ fn requests_round_trip() {
         },
         Command::Stats,
     ];
+    let commands: Vec<Command> = commands
+        .into_iter()
+        .chain(super::media_tests::every_media_command())
+        .collect();
     assert_eq!(
         commands.len(),
         Command::NAMES.len(),
@@ -439,6 +444,10 @@ fn events_round_trip_with_event_first() {
         },
         EventKind::Gap { from: 2, to: 5 },
     ];
+    let kinds: Vec<EventKind> = kinds
+        .into_iter()
+        .chain(super::media_tests::every_media_event())
+        .collect();
     for (n, kind) in kinds.into_iter().enumerate() {
         let seq = n as u64 + 1;
         let event = Event {

@@ -1,6 +1,6 @@
 use super::*;
 use std::collections::BTreeMap;
-use switchd_control::{HangupCause, LegDirection, LegState, TrunkSpec};
+use switchd_control::{CollectReason, DtmfMethod, HangupCause, LegDirection, LegState, TrunkSpec};
 
 fn leg(id: &str, from: &str) -> LegInfo {
     LegInfo {
@@ -17,6 +17,7 @@ fn leg(id: &str, from: &str) -> LegInfo {
         talk_ms: Some(2_000),
         cause: None,
         sip_status: None,
+        media: None,
     }
 }
 
@@ -154,4 +155,73 @@ fn dates_cross_leap_years() {
     // 2024-02-29 12:00:00 UTC.
     assert_eq!(timestamp(1_709_208_000_000), "2024-02-29T12:00:00.000Z");
     assert_eq!(timestamp(951_782_400_000), "2000-02-29T00:00:00.000Z");
+}
+
+#[test]
+fn media_counters_follow_the_leg_details() {
+    let mut info = leg("a", "sip:alice@127.0.0.1");
+    info.media = Some(LegMediaInfo {
+        packets_in: 50,
+        packets_out: 49,
+        bytes_in: 8000,
+        bytes_out: 7840,
+        lost: 1,
+        jitter_ms: 2.25,
+        rtt_ms: Some(31.0),
+        bridged_with: Some("b".into()),
+    });
+    let text = body(&ReplyBody::Leg {
+        leg: info,
+        existing: false,
+    });
+    let tail = "talk: 2.0s\nrtp_in: 50 packets, 8000 bytes\nrtp_out: 49 packets, 7840 bytes\n\
+                lost: 1\njitter: 2.2ms\nrtt: 31.0ms\nbridged_with: b\n";
+    assert!(text.ends_with(tail), "{text}");
+}
+
+#[test]
+fn media_events_are_one_line() {
+    let line = |kind| {
+        event(&Event {
+            seq: 3,
+            time: 0,
+            kind,
+        })
+    };
+    assert_eq!(
+        line(EventKind::PlayFinished { leg: "a".into() }),
+        "3 1970-01-01T00:00:00.000Z play.finished leg=a"
+    );
+    assert_eq!(
+        line(EventKind::MediaTimeout { leg: "a".into() }),
+        "3 1970-01-01T00:00:00.000Z leg.media_timeout leg=a"
+    );
+    assert_eq!(
+        line(EventKind::CollectDone {
+            leg: "a".into(),
+            digits: "12".into(),
+            reason: CollectReason::Terminator,
+        }),
+        "3 1970-01-01T00:00:00.000Z collect.done leg=a digits=12 reason=terminator"
+    );
+    assert_eq!(
+        line(EventKind::Dtmf {
+            leg: "a".into(),
+            digit: '#',
+            duration_ms: 120,
+            method: DtmfMethod::Rfc4733,
+        }),
+        "3 1970-01-01T00:00:00.000Z dtmf leg=a digit=# duration=120ms method=rfc4733"
+    );
+    assert_eq!(
+        line(EventKind::RecordFinished {
+            leg: "a".into(),
+            path: "/rec/my call.wav".into(),
+            duration_ms: 61_500,
+            bytes: 984_044,
+            error: Some("disk full".into()),
+        }),
+        "3 1970-01-01T00:00:00.000Z record.finished leg=a path=\"/rec/my call.wav\" \
+         duration=61.5s bytes=984044 error=\"disk full\""
+    );
 }
