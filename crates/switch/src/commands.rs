@@ -12,6 +12,9 @@ impl Switch {
         now: Instant,
         command: Command,
     ) -> Result<ReplyBody, SwitchError> {
+        if let Some(result) = self.dispatch_media_command(now, &command) {
+            return result;
+        }
         match command {
             Command::Ping => Ok(ReplyBody::Pong {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -55,7 +58,7 @@ impl Switch {
                 self.leg_reply(now, &leg)
             }
             Command::Legs => {
-                let mut legs: Vec<_> = self.legs.values().map(|l| l.info(now)).collect();
+                let mut legs: Vec<_> = self.legs.values().map(|l| self.leg_info(now, l)).collect();
                 legs.sort_by(|a, b| b.age_ms.cmp(&a.age_ms).then_with(|| a.id.cmp(&b.id)));
                 Ok(ReplyBody::Legs { legs })
             }
@@ -77,19 +80,29 @@ impl Switch {
             Command::Stats => Ok(ReplyBody::Stats {
                 stats: self.stats().to_map(),
             }),
-            Command::Subscribe { .. } | Command::Unsubscribe => Err(SwitchError::NotForSwitch {
+            Command::Subscribe { .. }
+            | Command::Unsubscribe
+            | Command::Bridge { .. }
+            | Command::Unbridge { .. }
+            | Command::Play(_)
+            | Command::StopPlay { .. }
+            | Command::Collect(_)
+            | Command::Record(_)
+            | Command::StopRecord { .. }
+            | Command::SendDtmf(_)
+            | Command::Echo { .. } => Err(SwitchError::NotForSwitch {
                 command: command.name(),
             }),
         }
     }
 
-    fn leg_reply(&self, now: Instant, id: &str) -> Result<ReplyBody, SwitchError> {
+    pub(crate) fn leg_reply(&self, now: Instant, id: &str) -> Result<ReplyBody, SwitchError> {
         let leg = self
             .legs
             .get(id)
             .ok_or_else(|| SwitchError::UnknownLeg { leg: id.to_owned() })?;
         Ok(ReplyBody::Leg {
-            leg: leg.info(now),
+            leg: self.leg_info(now, leg),
             existing: false,
         })
     }

@@ -17,6 +17,8 @@ pub enum RouteAction {
     },
     /// Announce as `leg.incoming` and wait for the controller.
     Park,
+    /// Answer and reflect the caller's audio back (a media test line).
+    Echo,
 }
 
 /// An inbound routing rule; the first that matches wins, none -> 404.
@@ -49,11 +51,16 @@ pub struct SwitchConfig {
     pub default_ring_timeout: Duration,
     /// How long ended legs stay visible in `legs`/`leg`.
     pub ended_leg_retention: Duration,
+    /// Silence on a receiving leg before `leg.media_timeout`.
+    pub media_timeout: Duration,
+    /// Hang up a leg on its media timeout (cause `recovery_on_timer_expire`).
+    pub media_timeout_hangup: bool,
 }
 
 impl Default for SwitchConfig {
     /// Defaults an operator would pick: 1,000 legs, 30 s park, 60 s ring,
-    /// ended legs visible for a minute, RTP on 16384..=32767.
+    /// ended legs visible for a minute, RTP on 16384..=32767, media timeout
+    /// 30 s reported without hanging up.
     fn default() -> Self {
         Self {
             endpoint: EndpointConfig::default(),
@@ -64,6 +71,8 @@ impl Default for SwitchConfig {
             park_timeout: Duration::from_secs(30),
             default_ring_timeout: Duration::from_secs(60),
             ended_leg_retention: Duration::from_secs(60),
+            media_timeout: Duration::from_secs(30),
+            media_timeout_hangup: false,
         }
     }
 }

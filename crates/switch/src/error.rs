@@ -59,6 +59,12 @@ pub enum SwitchError {
     /// The switch is draining and places no new calls.
     #[error("shutting down")]
     ShuttingDown,
+    /// The leg has no negotiated media (yet, or the engine refused it).
+    #[error("leg {leg} has no negotiated media")]
+    MediaUnavailable {
+        /// The leg.
+        leg: String,
+    },
 }
 
 impl SwitchError {
@@ -74,6 +80,7 @@ impl SwitchError {
             SwitchError::TrunkExists { .. } => ErrorCode::TrunkExists,
             SwitchError::LimitReached { .. } => ErrorCode::LimitReached,
             SwitchError::ShuttingDown => ErrorCode::ShuttingDown,
+            SwitchError::MediaUnavailable { .. } => ErrorCode::MediaUnavailable,
         }
     }
 

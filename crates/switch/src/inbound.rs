@@ -103,6 +103,7 @@ impl Switch {
             ..Leg::new(id.clone(), side, LegState::Trying, now, port)
         };
         self.legs.insert(id.clone(), leg);
+        self.media_port_allocated(&id, port);
         self.server_txs.insert(tx, id.clone());
         self.live_legs += 1;
         self.counters.calls_inbound += 1;
@@ -114,6 +115,12 @@ impl Switch {
                     self.events
                         .push_back(EventKind::Incoming { leg: leg.info(now) });
                 }
+            }
+            RouteAction::Echo => {
+                if let Some(audio) = self.media.legs.get_mut(&id) {
+                    audio.echo_on_media = true;
+                }
+                self.answer_inbound(now, &id);
             }
             _ => self.answer_inbound(now, &id),
         }
@@ -195,6 +202,7 @@ impl Switch {
         }
         self.timers.cancel(&TimerKey::Park(id.to_owned()));
         self.respond(now, tx, response);
+        self.media_negotiated(now, id);
     }
 
     /// `ring`: 180, or 183 with our SDP answer (early media).
@@ -253,6 +261,7 @@ impl Switch {
         leg.ring_started.get_or_insert(now);
         self.events.push_back(event);
         self.respond(now, tx, response);
+        self.media_negotiated(now, id);
         Ok(())
     }
 

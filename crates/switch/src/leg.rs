@@ -158,6 +158,7 @@ impl Leg {
             .map_or(0, |a| millis(now.saturating_duration_since(a)))
     }
 
+    /// The leg's description without media counters (the switch adds them).
     pub(crate) fn info(&self, now: Instant) -> LegInfo {
         let until = self.ended.unwrap_or(now);
         LegInfo {
@@ -174,6 +175,7 @@ impl Leg {
             talk_ms: self.answered.map(|_| self.talk_ms(until)),
             cause: self.cause,
             sip_status: self.sip_status,
+            media: None,
         }
     }
 }

@@ -7,7 +7,9 @@
 //! clock: every input carries `now`, outputs are drained with
 //! [`Switch::poll_transmit`], [`Switch::poll_event`] and
 //! [`Switch::poll_resolve`], and [`Switch::poll_timeout`] says when to call
-//! [`Switch::handle_timeout`].
+//! [`Switch::handle_timeout`]. Audio goes the same way: RTP/RTCP in with
+//! [`Switch::handle_rtp`], out with [`Switch::poll_rtp_transmit`], sockets to
+//! bind and release from [`Switch::poll_socket_action`] (see [`media`]).
 //!
 //! A *leg* is one INVITE dialog from our side. Inbound legs come from
 //! INVITEs matched by the [`Route`]s; outbound legs from `originate`. Each
@@ -48,6 +50,8 @@
 //! - `commands`: control commands.
 //! - [`ports`]: the RTP port pool; `routing`: route globs; `timers`: the
 //!   switch's own deadlines; `sipmsg`: header and body helpers; `leg`: the leg.
+//! - [`media`]: audio: the media engine inside the switch, RTP in and out,
+//!   sockets to bind, bridges, prompts, digit collection, recording, DTMF.
 //! - [`stats`]: counters and gauges; [`error`]: why a command failed.
 #![warn(missing_docs)]
 
@@ -57,6 +61,7 @@ pub mod error;
 mod inbound;
 mod leg;
 mod lifecycle;
+pub mod media;
 mod originate;
 mod outbound;
 pub mod ports;
@@ -70,6 +75,7 @@ mod trunks;
 
 pub use config::{ResolveRequest, Route, RouteAction, SwitchConfig};
 pub use error::SwitchError;
+pub use media::{FinishedRecording, RtpTransmit, SocketAction};
 pub use stats::SwitchStats;
 pub use switch::Switch;
 

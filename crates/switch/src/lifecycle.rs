@@ -177,6 +177,7 @@ impl Switch {
         ] {
             self.timers.cancel(&key);
         }
+        self.media_leg_ended(now, id);
         self.live_legs = self.live_legs.saturating_sub(1);
         self.counters.count_hangup(cause);
         self.ended.push_back((now, id.to_owned()));

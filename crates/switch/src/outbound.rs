@@ -87,6 +87,7 @@ impl Switch {
             leg.state = LegState::Early;
             self.events
                 .push_back(EventKind::EarlyMedia { leg: id.to_owned() });
+            self.media_negotiated(now, id);
         } else if matches!(leg.state, LegState::New | LegState::Trying) {
             leg.state = LegState::Ringing;
             self.events
@@ -164,6 +165,7 @@ impl Switch {
         if !media_ok {
             return self.send_bye(now, id, HangupCause::IncompatibleDestination);
         }
+        self.media_negotiated(now, id);
         if let Some(limit) = max_duration {
             self.timers
                 .set(TimerKey::MaxDuration(id.to_owned()), now + limit);

@@ -78,9 +78,8 @@ impl Switch {
             Method::Bye => self.on_bye(now, tx, id, &request),
             Method::Invite => self.on_reinvite(now, tx, id, &request),
             Method::Update => self.on_update(now, tx, id, &request),
-            Method::Options | Method::Info => {
-                self.respond_status(now, tx, &request, 200, Vec::new());
-            }
+            Method::Options => self.respond_status(now, tx, &request, 200, Vec::new()),
+            Method::Info => self.on_info(now, tx, id, &request),
             // We never send reliable provisionals, so no PRACK can match.
             Method::PRack => self.respond_status(now, tx, &request, 481, Vec::new()),
             _ => {
@@ -132,6 +131,7 @@ impl Switch {
         if let Some(response) = self.media_response(now, id, request) {
             let is_ok = sipmsg::status(&response) == 200;
             self.respond(now, tx, response);
+            self.media_negotiated(now, id);
             if is_ok && let Some(leg) = self.legs.get_mut(id) {
                 leg.reinvite_tx = Some(tx);
                 self.server_txs.insert(tx, id.to_owned());
@@ -150,6 +150,7 @@ impl Switch {
         }
         if let Some(response) = self.media_response(now, id, request) {
             self.respond(now, tx, response);
+            self.media_negotiated(now, id);
         }
     }
 
@@ -264,6 +265,7 @@ impl Switch {
             }
             _ => false,
         };
+        self.media_negotiated(now, &id);
         if media_failed {
             self.send_bye(now, &id, HangupCause::IncompatibleDestination);
         } else if first_ack {

@@ -109,6 +109,28 @@ pub struct SwitchStats {
     pub limit_rejections: u64,
     /// Counter: messages the SIP layer refused to send.
     pub sip_send_failures: u64,
+    /// Gauge: legs with negotiated media in the engine.
+    pub media_legs: u64,
+    /// Gauge: legs bridged to a leg with another codec (transcoded).
+    pub media_transcoding_legs: u64,
+    /// Counter: RTP packets accepted from peers.
+    pub media_packets_in: u64,
+    /// Counter: RTP packets sent (relayed, echoed, played, DTMF).
+    pub media_packets_out: u64,
+    /// Counter: datagrams dropped for coming from another source than the peer's.
+    pub media_strays: u64,
+    /// Counter: datagrams dropped as malformed RTP/RTCP or of a payload type not negotiated.
+    pub media_malformed: u64,
+    /// Counter: datagrams on a port with no negotiated media.
+    pub media_unknown_port: u64,
+    /// Counter: legs the media engine refused (leg limit, codec).
+    pub media_legs_refused: u64,
+    /// Counter: datagrams or events dropped because the output queues were full.
+    pub media_overflow: u64,
+    /// Counter: DTMF digits received (each press once).
+    pub dtmf_in: u64,
+    /// Counter: DTMF digits sent.
+    pub dtmf_out: u64,
     /// The SIP endpoint's own counters.
     pub endpoint: EndpointStats,
 }
@@ -135,6 +157,17 @@ impl SwitchStats {
             ("commands_ok", self.commands_ok),
             ("limit_rejections", self.limit_rejections),
             ("sip_send_failures", self.sip_send_failures),
+            ("media_legs", self.media_legs),
+            ("media_transcoding_legs", self.media_transcoding_legs),
+            ("media_packets_in", self.media_packets_in),
+            ("media_packets_out", self.media_packets_out),
+            ("media_strays", self.media_strays),
+            ("media_malformed", self.media_malformed),
+            ("media_unknown_port", self.media_unknown_port),
+            ("media_legs_refused", self.media_legs_refused),
+            ("media_overflow", self.media_overflow),
+            ("dtmf_in", self.dtmf_in),
+            ("dtmf_out", self.dtmf_out),
         ];
         for (name, value) in plain {
             map.insert(name.to_owned(), value);
@@ -180,6 +213,9 @@ impl Switch {
     pub fn stats(&self) -> SwitchStats {
         let c = &self.counters;
         let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let (media, transcoding) = self.media_counters();
+        let engine = self.media.engine.stats();
+        let totals = &self.media.totals;
         SwitchStats {
             legs_active: count(self.live_legs),
             legs_retained: count(self.legs.len().saturating_sub(self.live_legs)),
@@ -199,6 +235,17 @@ impl Switch {
             command_errors: c.command_errors.clone(),
             limit_rejections: c.limit_rejections,
             sip_send_failures: c.sip_send_failures,
+            media_legs: count(engine.legs),
+            media_transcoding_legs: transcoding,
+            media_packets_in: media.packets_in,
+            media_packets_out: media.packets_out,
+            media_strays: media.strays,
+            media_malformed: media.malformed + media.wrong_payload_type,
+            media_unknown_port: totals.unknown_port + engine.unknown_leg,
+            media_legs_refused: totals.refused,
+            media_overflow: engine.transmit_overflow + engine.event_overflow + engine.dtmf_overflow,
+            dtmf_in: totals.dtmf_in,
+            dtmf_out: totals.dtmf_out,
             endpoint: self.endpoint.stats().clone(),
         }
     }

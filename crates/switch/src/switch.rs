@@ -77,11 +77,18 @@ pub struct Switch {
     pub(crate) draining: bool,
     pub(crate) counters: Counters,
     pub(crate) next_leg_number: u64,
+    pub(crate) media: crate::media::MediaState,
 }
 
 impl Switch {
     /// A new switch; trunks with `register = true` start registering at once.
     pub fn new(config: SwitchConfig, now: Instant) -> Self {
+        let media = crate::media::MediaState::new(
+            now,
+            config.media_timeout,
+            config.media_timeout_hangup,
+            config.max_legs,
+        );
         let mut switch = Self {
             settings: Settings {
                 max_legs: config.max_legs,
@@ -107,6 +114,7 @@ impl Switch {
             draining: false,
             counters: Counters::default(),
             next_leg_number: 1,
+            media,
         };
         switch.reload_trunks(now, config.trunks);
         switch
@@ -183,6 +191,8 @@ impl Switch {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.endpoint.handle_timeout(now);
         self.pump(now);
+        self.media_timeout(now);
+        self.pump(now);
         while let Some(key) = self.timers.pop_due(now) {
             self.on_timer(now, key);
             self.pump(now);
@@ -190,16 +200,22 @@ impl Switch {
         self.forget_ended(now);
     }
 
-    /// The earliest deadline: the endpoint's or one of the switch's own.
+    /// The earliest deadline: the endpoint's, the media engine's or one of
+    /// the switch's own.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let retention = self
             .ended
             .front()
             .map(|(at, _)| *at + self.settings.ended_leg_retention);
-        [self.endpoint.poll_timeout(), self.timers.next(), retention]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.endpoint.poll_timeout(),
+            self.timers.next(),
+            retention,
+            self.media.engine.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next SIP message to send.
@@ -223,7 +239,7 @@ impl Switch {
     }
 
     /// Hands every endpoint event to the logic it concerns.
-    fn pump(&mut self, now: Instant) {
+    pub(crate) fn pump(&mut self, now: Instant) {
         while let Some(event) = self.endpoint.poll_event() {
             match event {
                 EndpointEvent::Request { tx, request, peer } => {
@@ -286,6 +302,7 @@ impl Switch {
             }
             TimerKey::Park(leg) => self.on_park_timeout(now, &leg),
             TimerKey::Register(trunk) => self.start_register(now, &trunk),
+            TimerKey::Media(leg) => self.on_media_timer(now, &leg),
             TimerKey::Drain => {
                 let live: Vec<String> = self
                     .legs

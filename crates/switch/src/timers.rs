@@ -16,6 +16,8 @@ pub(crate) enum TimerKey {
     Register(String),
     /// The drain grace is over: hang up what is left.
     Drain,
+    /// A leg's DTMF, digit collector or digits to send are due.
+    Media(String),
 }
 
 /// Deadlines by key; setting a key again moves it.

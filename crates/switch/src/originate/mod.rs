@@ -159,6 +159,7 @@ impl Switch {
             ..Leg::new(id.clone(), side, LegState::New, now, port)
         };
         self.legs.insert(id.clone(), leg);
+        self.media_port_allocated(&id, port);
         self.live_legs += 1;
         self.counters.calls_outbound += 1;
         self.timers

@@ -1,6 +1,8 @@
 //! A fake SIP peer and a switch on a simulated clock.
 #![allow(dead_code)]
 
+pub mod media;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use switchd_control::command::{Originate, TrunkSpec};
@@ -48,6 +50,8 @@ pub fn config() -> SwitchConfig {
         park_timeout: Duration::from_secs(10),
         default_ring_timeout: Duration::from_secs(30),
         ended_leg_retention: Duration::from_secs(60),
+        media_timeout: Duration::from_secs(30),
+        media_timeout_hangup: false,
     }
 }
 

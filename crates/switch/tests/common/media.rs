@@ -1,0 +1,122 @@
+//! Helpers for the media tests: RTP packets, sockets, answered calls, INFO.
+
+use super::*;
+use switchd_control::DtmfMethod;
+use switchd_switch::{RtpTransmit, SocketAction};
+
+/// Where the peer's SDP (common::OFFER) says it receives RTP.
+pub const PEER_RTP: &str = "127.0.0.1:30000";
+/// The second peer's RTP address (the answer to our originate).
+pub const PEER_B_RTP: &str = "127.0.0.1:30002";
+
+/// An RTP packet.
+pub fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x80, pt | if marker { 0x80 } else { 0 }];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ts.to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(payload);
+    p
+}
+
+pub fn ssrc_of(packet: &[u8]) -> u32 {
+    u32::from_be_bytes(packet[8..12].try_into().unwrap())
+}
+
+pub fn pt_of(packet: &[u8]) -> u8 {
+    packet[1] & 0x7f
+}
+
+pub fn sockets(h: &mut Harness) -> Vec<SocketAction> {
+    std::iter::from_fn(|| h.switch.poll_socket_action()).collect()
+}
+
+pub fn transmits(h: &mut Harness) -> Vec<RtpTransmit> {
+    std::iter::from_fn(|| h.switch.poll_rtp_transmit()).collect()
+}
+
+/// Sends the ACK for the switch's 2xx `ok`.
+pub fn ack(h: &mut Harness, call: &mut Call, ok: &Sent) {
+    call.to_tag = ok.to_tag();
+    call.remote_target = ok.header("contact").map(|c| angle_uri(&c));
+    let branch = h.new_branch();
+    let target = call.remote_target.clone().unwrap();
+    let text = request_text("ACK", &target, &branch, call, 1, &[], None);
+    h.deliver(&text);
+}
+
+/// An inbound call to `user` answered by its route and ACKed: the call,
+/// the leg id and its RTP port (from the socket action).
+pub fn answered_inbound(h: &mut Harness, user: &str, sdp: &str) -> (Call, String, u16) {
+    let (mut call, text) = invite(h, user, Some(sdp));
+    h.deliver(&text);
+    let ok = h.expect_response(200);
+    let port = match sockets(h).as_slice() {
+        [SocketAction::Open { port }] => *port,
+        other => panic!("expected one Open, got {other:?}"),
+    };
+    let body = String::from_utf8_lossy(ok.body()).into_owned();
+    assert!(body.contains(&format!("m=audio {port} ")), "{body}");
+    ack(h, &mut call, &ok);
+    let leg = h
+        .take_events()
+        .iter()
+        .find_map(|e| match e {
+            EventKind::Answered { leg } => Some(leg.clone()),
+            _ => None,
+        })
+        .expect("leg.answered");
+    (call, leg, port)
+}
+
+/// An in-dialog request from the peer with a body of `content_type`.
+pub fn in_dialog(h: &mut Harness, call: &mut Call, method: &str, content_type: &str, body: &str) {
+    call.cseq += 1;
+    let branch = h.new_branch();
+    let target = call.remote_target.clone().unwrap();
+    let text = request_text(method, &target, &branch, call, call.cseq, &[], None).replace(
+        "Content-Length: 0\r\n\r\n",
+        &format!(
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    h.deliver(&text);
+}
+
+pub fn info_digit(h: &mut Harness, call: &mut Call, digit: char) {
+    let body = format!("Signal={digit}\r\nDuration=160\r\n");
+    in_dialog(h, call, "INFO", "application/dtmf-relay", &body);
+    h.expect_response(200);
+}
+
+pub fn dtmf_events(events: &[EventKind]) -> Vec<(char, DtmfMethod)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            EventKind::Dtmf { digit, method, .. } => Some((*digit, *method)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub fn with_route(user: &str, action: RouteAction) -> SwitchConfig {
+    let mut config = config();
+    config.routes.insert(
+        0,
+        Route {
+            user: user.into(),
+            host: None,
+            action,
+        },
+    );
+    config
+}
+
+/// OFFER without telephone-event: PCMU only.
+pub fn pcmu_only() -> String {
+    OFFER.replace(" 0 8 101", " 0").replace(
+        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n",
+        "",
+    )
+}
