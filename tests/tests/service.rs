@@ -108,10 +108,8 @@ fn sigterm_refuses_new_calls_and_hangs_up_after_the_grace() {
     );
 
     // The subscriber must have been told too, before the daemon closed the
-    // connection. KNOWN DAEMON BUG (intermittent: about one run in ten on
-    // an idle machine, most runs under CPU load): the daemon aborts the control connections as soon as the core has
-    // drained, so the last events (this leg.hungup) can still sit in the
-    // connection's outbox and never be written.
+    // connection: at shutdown the daemon flushes what is queued for
+    // subscribers (this leg.hungup) before it closes their connections.
     let mut ended = None;
     while let Some(raw) = control.next_event_raw(Duration::from_secs(2)) {
         if raw["event"] == "leg.hungup" && raw["leg"] == leg.as_str() {
@@ -121,7 +119,7 @@ fn sigterm_refuses_new_calls_and_hangs_up_after_the_grace() {
     }
     let ended = ended.unwrap_or_else(|| {
         panic!(
-            "DAEMON BUG: the subscriber never got leg.hungup for {leg} before the daemon \
+            "the subscriber never got leg.hungup for {leg} before the daemon \
              exited (the log has it); events seen: {:?}",
             control.seen_events()
         )

@@ -11,6 +11,7 @@
 //! - `core`: the core task and the event subscribers.
 //! - `transport`: SIP over UDP and TCP.
 //! - `control`: the control socket and its connections.
+//! - `media`: RTP sockets, and the file side of `play`/`collect`/`record`.
 //! - `metrics`: the Prometheus recorder, endpoint and series.
 //! - `notify`: systemd readiness and watchdog.
 //! - [`logging`], [`signals`]: used by the binary.
@@ -22,6 +23,7 @@ mod control;
 mod core;
 mod error;
 pub mod logging;
+mod media;
 mod metrics;
 mod notify;
 pub mod signals;
@@ -30,7 +32,8 @@ mod transport;
 pub use config::Config;
 pub use error::Error;
 
-use crate::core::{Core, Engine, Input};
+use crate::core::{Core, Engine, Input, Sockets};
+use crate::media::{MediaFiles, MediaFilesSettings, RtpSockets, TtsSettings};
 use crate::transport::{TcpConnections, TcpContext, TcpSettings, UdpSockets};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -46,6 +49,10 @@ use tokio::task::JoinHandle;
 const INPUT_QUEUE: usize = 1024;
 /// Time allowed beyond the drain grace for the switch to finish hanging up.
 const DRAIN_MARGIN: Duration = Duration::from_secs(5);
+
+/// At most this long for control connections to write their last events
+/// once the core has stopped (the accept loop itself allows 500 ms).
+const CONTROL_FLUSH_LIMIT: Duration = Duration::from_secs(1);
 
 /// Runs the daemon until `shutdown` completes, then drains calls and returns.
 /// SIGHUP re-reads routes and trunks from `config.source` when it is set.
@@ -129,6 +136,10 @@ pub struct Running {
     addresses: BoundAddresses,
     inputs: mpsc::Sender<Input>,
     core: Tasks,
+    /// The control accept loop, stopped after the core so that subscribers
+    /// get the last events.
+    control: Tasks,
+    control_stop: Arc<tokio::sync::Notify>,
     tasks: Tasks,
     drain_grace: Duration,
 }
@@ -213,12 +224,25 @@ impl Running {
         };
         let advertised = advertise::advertised_addresses(&bound, sip.advertise, &interfaces);
         let engine = make_engine(config.switch_config(advertised.clone()));
+        let rtp = RtpSockets::new(config.media_ip(), config.rtp_pairs(), inputs.clone());
+        let files = Arc::new(MediaFiles::new(MediaFilesSettings {
+            prompt_cache_entries: config.media.prompt_cache_entries,
+            tts: TtsSettings {
+                command: config.media.tts_command.clone(),
+                cache_dir: config.media.tts_cache.clone(),
+            },
+        }));
+        let sockets = Sockets {
+            udp,
+            tcp: TcpConnections::new(tcp_context),
+            rtp,
+        };
         let core = Core::new(
             engine,
             receiver,
             inputs.clone(),
-            udp,
-            TcpConnections::new(tcp_context),
+            sockets,
+            files,
             config.control.event_ring,
         );
         let mut core_task = Tasks::default();
@@ -229,10 +253,13 @@ impl Running {
             max_line: config.control.max_line,
             subscriber_queue: config.control.subscriber_queue,
         };
-        tasks.spawn(control::accept_loop(
+        let control_stop = Arc::new(tokio::sync::Notify::new());
+        let mut control_task = Tasks::default();
+        control_task.spawn(control::accept_loop(
             control_listener,
             settings,
             inputs.clone(),
+            control_stop.clone(),
         ));
         tasks.spawn(notify::watchdog(inputs.clone()));
 
@@ -260,6 +287,8 @@ impl Running {
             addresses,
             inputs,
             core: core_task,
+            control: control_task,
+            control_stop,
             tasks,
             drain_grace,
         })
@@ -285,6 +314,8 @@ impl Running {
             addresses,
             inputs,
             core: mut core_task,
+            control: mut control_task,
+            control_stop,
             tasks,
             drain_grace,
         } = self;
@@ -310,6 +341,10 @@ impl Running {
                 );
                 core.abort();
             }
+        }
+        control_stop.notify_one();
+        if let Some(control) = control_task.0.first_mut() {
+            let _ = tokio::time::timeout(CONTROL_FLUSH_LIMIT, control).await;
         }
         drop(tasks);
         control::remove_socket(&addresses.control);

@@ -28,6 +28,9 @@ pub struct Config {
     /// `[calls]`.
     #[serde(default)]
     pub calls: CallsConfig,
+    /// `[media]`.
+    #[serde(default)]
+    pub media: MediaConfig,
     /// `[control]`.
     #[serde(default)]
     pub control: ControlConfig,
@@ -109,6 +112,9 @@ pub struct RtpConfig {
     pub port_min: u16,
     /// Last port.
     pub port_max: u16,
+    /// The local IP address RTP sockets are bound to; unset: the IP of the
+    /// first `[sip] listen` address (which may be a wildcard).
+    pub bind: Option<IpAddr>,
 }
 
 impl Default for RtpConfig {
@@ -116,6 +122,37 @@ impl Default for RtpConfig {
         Self {
             port_min: 20_000,
             port_max: 30_000,
+            bind: None,
+        }
+    }
+}
+
+/// `[media]`: prompts, text-to-speech and media supervision.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Seconds without RTP from an answered leg before `leg.media_timeout`.
+    pub media_timeout: f64,
+    /// The text-to-speech program (espeak-ng's command line); it gets
+    /// `-v VOICE -w FILE --stdin` and the text on its standard input.
+    pub tts_command: PathBuf,
+    /// Directory of synthesized prompts (8 kHz WAV, one per voice and
+    /// text), created on first use.
+    pub tts_cache: PathBuf,
+    /// Most decoded prompts kept in memory.
+    pub prompt_cache_entries: usize,
+    /// Whether a leg is also hung up on its media timeout.
+    pub media_timeout_hangup: bool,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            media_timeout: 30.0,
+            tts_command: PathBuf::from("espeak-ng"),
+            tts_cache: PathBuf::from("/run/switchd/tts"),
+            prompt_cache_entries: 256,
+            media_timeout_hangup: false,
         }
     }
 }
@@ -251,6 +288,8 @@ pub enum RouteActionConfig {
     Reject,
     /// Announce `leg.incoming` and wait for the controller.
     Park,
+    /// Answer and reflect the caller's audio back (a line test).
+    Echo,
 }
 
 impl Config {

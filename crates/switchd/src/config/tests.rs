@@ -57,6 +57,7 @@ fn shipped_file_states_every_default() {
         format!("{:?}", empty.metrics)
     );
     assert_eq!(format!("{:?}", shipped.log), format!("{:?}", empty.log));
+    assert_eq!(format!("{:?}", shipped.media), format!("{:?}", empty.media));
 }
 
 #[test]
@@ -116,6 +117,13 @@ fn invalid_values_name_their_key() {
         ("[sip]\ntcp_idle_timeout = -1", "sip.tcp_idle_timeout"),
         ("[calls]\ndrain_grace = nan", "calls.drain_grace"),
         ("[control]\nevent_ring = 0", "control.event_ring"),
+        ("[media]\nmedia_timeout = 0", "media.media_timeout"),
+        ("[media]\ntts_command = \"\"", "media.tts_command"),
+        ("[media]\ntts_cache = \"\"", "media.tts_cache"),
+        (
+            "[media]\nprompt_cache_entries = 0",
+            "media.prompt_cache_entries",
+        ),
         ("[log]\nlevel = \"[[[\"", "log.level"),
         (
             "[[route]]\nuser = \"*\"\naction = \"reject\"\nstatus = 200",
@@ -159,7 +167,8 @@ fn schema_errors_name_the_key() {
         ("[sip]\nlisten = [\"udp:nowhere\"]", "udp:nowhere"),
         ("[rtp]\nport_min = \"low\"", "port_min"),
         ("[log]\nformat = \"xml\"", "xml"),
-        ("[[route]]\nuser = \"*\"\naction = \"echo\"", "echo"),
+        ("[[route]]\nuser = \"*\"\naction = \"teleport\"", "teleport"),
+        ("[media]\ntts = \"say\"", "tts"),
         (
             "[[trunk]]\nname = \"a\"\nhost = \"h\"\nsecret = \"x\"",
             "secret",
@@ -170,6 +179,54 @@ fn schema_errors_name_the_key() {
         let message = complaint(text);
         assert!(message.contains(needle), "`{needle}` not in: {message}");
     }
+}
+
+#[test]
+fn media_settings_and_the_rtp_address() {
+    let config = parse(
+        r#"
+        [sip]
+        listen = ["tcp:127.0.0.2:5060", "udp:127.0.0.3:5060"]
+        [rtp]
+        port_min = 40000
+        port_max = 40011
+        [media]
+        media_timeout = 7.5
+        tts_command = "/opt/tts/bin/speak"
+        tts_cache = "/var/cache/switchd/tts"
+        prompt_cache_entries = 3
+        media_timeout_hangup = true
+        "#,
+    )
+    .unwrap();
+    // The first UDP listen address, when [rtp] bind is unset.
+    assert_eq!(
+        config.media_ip(),
+        "127.0.0.3".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert_eq!(config.rtp_pairs(), 6);
+    assert_eq!(config.media.media_timeout, 7.5);
+    assert_eq!(config.media.tts_command, Path::new("/opt/tts/bin/speak"));
+    assert_eq!(config.media.prompt_cache_entries, 3);
+    let switch = config.switch_config(Vec::new());
+    assert_eq!(switch.media_timeout, Duration::from_millis(7500));
+    assert!(switch.media_timeout_hangup);
+    let bound = parse("[rtp]\nbind = \"127.0.0.9\"").unwrap();
+    assert_eq!(
+        bound.media_ip(),
+        "127.0.0.9".parse::<std::net::IpAddr>().unwrap()
+    );
+    assert_eq!(
+        parse("").unwrap().media_ip(),
+        "0.0.0.0".parse::<std::net::IpAddr>().unwrap()
+    );
+}
+
+#[test]
+fn echo_is_a_route_action() {
+    let text = "[[route]]\nuser = \"*\"\naction = \"echo\"";
+    let routes = parse(text).unwrap().switch_routes();
+    assert_eq!(routes[0].action, RouteAction::Echo);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use super::{Config, RouteActionConfig, RouteConfig};
 use crate::Error;
 use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use switchd_sip::{EndpointConfig, Transport};
 use switchd_switch::{Route, RouteAction, SwitchConfig};
@@ -60,6 +60,7 @@ impl Config {
         self.check_sip()?;
         self.check_rtp()?;
         self.check_calls()?;
+        self.check_media()?;
         self.check_control()?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|error| invalid("log.level", format!("not a tracing filter: {error}")))?;
@@ -145,6 +146,26 @@ impl Config {
         check_seconds(calls.default_ring_timeout, "calls.default_ring_timeout")?;
         check_seconds(calls.drain_grace, "calls.drain_grace")?;
         check_seconds(calls.ended_leg_retention, "calls.ended_leg_retention")
+    }
+
+    fn check_media(&self) -> Result<(), Invalid> {
+        let media = &self.media;
+        check_seconds(media.media_timeout, "media.media_timeout")?;
+        check(
+            !media.tts_command.as_os_str().is_empty(),
+            "media.tts_command",
+            "must name a program",
+        )?;
+        check(
+            !media.tts_cache.as_os_str().is_empty(),
+            "media.tts_cache",
+            "must be a directory path",
+        )?;
+        check(
+            media.prompt_cache_entries > 0,
+            "media.prompt_cache_entries",
+            "must be positive",
+        )
     }
 
     fn check_control(&self) -> Result<(), Invalid> {
@@ -237,6 +258,25 @@ impl Config {
         }
     }
 
+    /// The local address RTP sockets bind to: `[rtp] bind`, else the IP of
+    /// the first UDP (else any) `[sip] listen` address.
+    pub fn media_ip(&self) -> IpAddr {
+        let listen = &self.sip.listen;
+        self.rtp.bind.unwrap_or_else(|| {
+            listen
+                .iter()
+                .find(|l| l.transport == Transport::Udp)
+                .or_else(|| listen.first())
+                .map_or(IpAddr::from([0, 0, 0, 0]), |l| l.addr.ip())
+        })
+    }
+
+    /// RTP/RTCP port pairs the range holds: the most legs with media at once.
+    pub fn rtp_pairs(&self) -> usize {
+        let span = usize::from(self.rtp.port_max.saturating_sub(self.rtp.port_min));
+        span.div_ceil(2).max(1)
+    }
+
     /// The switch's settings, advertising `advertised`.
     pub fn switch_config(&self, advertised: Vec<(Transport, SocketAddr)>) -> SwitchConfig {
         SwitchConfig {
@@ -248,6 +288,8 @@ impl Config {
             park_timeout: seconds(self.calls.park_timeout),
             default_ring_timeout: seconds(self.calls.default_ring_timeout),
             ended_leg_retention: seconds(self.calls.ended_leg_retention),
+            media_timeout: seconds(self.media.media_timeout),
+            media_timeout_hangup: self.media.media_timeout_hangup,
         }
     }
 }
@@ -288,6 +330,7 @@ fn route_of(route: &RouteConfig) -> Route {
     let action = match (route.action, route.status) {
         (RouteActionConfig::Answer, _) => RouteAction::Answer,
         (RouteActionConfig::Park, _) => RouteAction::Park,
+        (RouteActionConfig::Echo, _) => RouteAction::Echo,
         // Validation guarantees a status; 603 Decline is the safe reading otherwise.
         (RouteActionConfig::Reject, status) => RouteAction::Reject {
             status: status.unwrap_or(603),

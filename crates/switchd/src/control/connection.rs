@@ -68,8 +68,9 @@ fn error_reply(id: serde_json::Value, error: ReplyError) -> String {
     })
 }
 
-/// Serves one connection until the client closes it or the core is gone.
-/// Reader and writer run in this one task, so aborting it closes the socket.
+/// Serves one connection until the client closes it, or its outbox is
+/// closed (the core stopped) and flushed. Reader and writer run in this one
+/// task, so aborting it closes the socket.
 pub(super) async fn serve(
     stream: UnixStream,
     conn: u64,
@@ -83,7 +84,12 @@ pub(super) async fn serve(
         let _ = inputs.send(Input::ControlClosed { conn }).await;
         outbox.close();
     };
-    tokio::join!(reading, write_lines(write_half, &outbox));
+    let writing = write_lines(write_half, &outbox);
+    tokio::pin!(reading, writing);
+    tokio::select! {
+        () = &mut reading => writing.await,
+        () = &mut writing => {}
+    }
 }
 
 /// Writes what the outbox holds until it is closed and empty, or the client is gone.

@@ -77,13 +77,17 @@ pub(crate) fn remove_socket(path: &Path) {
     let _ = remove_stale(path);
 }
 
-/// Accepts control connections forever, within the connection limit.
+/// How long connections get at shutdown to write what is queued for them.
+const FLUSH_AT_SHUTDOWN: Duration = Duration::from_millis(500);
+
+/// Accepts control connections until `stop`, within the connection limit.
 /// Connections are tasks of a set owned here: when this task is aborted at
 /// shutdown, every connection closes with it.
 pub(crate) async fn accept_loop(
     listener: UnixListener,
     settings: ControlSettings,
     inputs: mpsc::Sender<Input>,
+    stop: Arc<tokio::sync::Notify>,
 ) {
     let limit = Arc::new(Semaphore::new(settings.max_connections));
     let next_conn = AtomicU64::new(1);
@@ -92,7 +96,11 @@ pub(crate) async fn accept_loop(
     loop {
         // Reap finished connections so the set stays within the limit.
         while connections.try_join_next().is_some() {}
-        let stream = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stop.notified() => break,
+        };
+        let stream = match accepted {
             Ok((stream, _)) => stream,
             Err(error) => {
                 tracing::warn!(%error, "control accept failed");
@@ -123,4 +131,8 @@ pub(crate) async fn accept_loop(
             );
         });
     }
+    // Subscribers' outboxes were closed by the core: let their writers send
+    // the last events, within a bound; what is still open then is cut.
+    let flushing = async { while connections.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(FLUSH_AT_SHUTDOWN, flushing).await;
 }

@@ -1,9 +1,16 @@
 //! What the core task drives: the switch, behind a trait so the driver can
 //! be tested with a scripted stand-in.
 
+use crate::media::{FinishedRecording, RtpTransmit, SocketAction};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use switchd_control::ErrorCode;
 use switchd_control::{Command, EventKind, ReplyBody, ReplyError, command::TrunkSpec};
+use switchd_player::collector::CollectSpec;
+use switchd_player::playback::Repeat;
+use switchd_player::recorder::{Recorder, RecordingSummary};
+use switchd_player::wav::Prompt;
 use switchd_sip::{Peer, Transmit};
 use switchd_switch::{ResolveRequest, Route, Switch, SwitchStats};
 
@@ -24,6 +31,69 @@ pub(crate) trait Engine: Send + 'static {
     fn stats(&self) -> SwitchStats;
     /// The Call-ID of a leg, for log lines.
     fn call_id(&self, leg: &str) -> Option<&str>;
+
+    // Media. The defaults are an engine without media: nothing to open or
+    // send, and the file-backed commands refused.
+
+    /// An RTP (even `local_port`) or RTCP (odd) packet arrived.
+    fn handle_rtp(&mut self, _now: Instant, _local_port: u16, _source: SocketAddr, _packet: &[u8]) {
+    }
+    /// The sockets of `port` could not be bound.
+    fn handle_socket_failed(&mut self, _now: Instant, _port: u16) {}
+    /// Sockets to open or close.
+    fn poll_socket_action(&mut self) -> Option<SocketAction> {
+        None
+    }
+    /// RTP/RTCP packets to send.
+    fn poll_rtp_transmit(&mut self) -> Option<RtpTransmit> {
+        None
+    }
+    /// Recordings whose files the daemon must finish.
+    fn poll_finished_recording(&mut self) -> Option<FinishedRecording> {
+        None
+    }
+    /// A recording's files are finished (or failed).
+    fn handle_recording_finished(
+        &mut self,
+        _now: Instant,
+        _leg: &str,
+        _path: PathBuf,
+        _result: Result<RecordingSummary, String>,
+    ) {
+    }
+    /// `play` with its prompt loaded.
+    fn play(
+        &mut self,
+        _now: Instant,
+        _leg: &str,
+        _prompt: Prompt,
+        _repeat: Repeat,
+    ) -> Result<ReplyBody, ReplyError> {
+        Err(no_media())
+    }
+    /// `collect` with its prompts loaded.
+    fn collect(
+        &mut self,
+        _now: Instant,
+        _leg: &str,
+        _spec: CollectSpec<Prompt>,
+    ) -> Result<ReplyBody, ReplyError> {
+        Err(no_media())
+    }
+    /// `record` with its files created.
+    fn record(
+        &mut self,
+        _now: Instant,
+        _leg: &str,
+        _recorder: Recorder,
+        _paths: Vec<PathBuf>,
+    ) -> Result<ReplyBody, ReplyError> {
+        Err(no_media())
+    }
+}
+
+fn no_media() -> ReplyError {
+    ReplyError::new(ErrorCode::InvalidState, "this switch handles no media")
 }
 
 impl Engine for Switch {
@@ -68,5 +138,55 @@ impl Engine for Switch {
     }
     fn call_id(&self, leg: &str) -> Option<&str> {
         Switch::call_id(self, leg)
+    }
+    fn handle_rtp(&mut self, now: Instant, local_port: u16, source: SocketAddr, packet: &[u8]) {
+        Switch::handle_rtp(self, now, local_port, source, packet);
+    }
+    fn handle_socket_failed(&mut self, now: Instant, port: u16) {
+        Switch::handle_socket_failed(self, now, port);
+    }
+    fn poll_socket_action(&mut self) -> Option<SocketAction> {
+        Switch::poll_socket_action(self)
+    }
+    fn poll_rtp_transmit(&mut self) -> Option<RtpTransmit> {
+        Switch::poll_rtp_transmit(self)
+    }
+    fn poll_finished_recording(&mut self) -> Option<FinishedRecording> {
+        Switch::poll_finished_recording(self)
+    }
+    fn handle_recording_finished(
+        &mut self,
+        now: Instant,
+        leg: &str,
+        path: PathBuf,
+        result: Result<RecordingSummary, String>,
+    ) {
+        Switch::handle_recording_finished(self, now, leg, path, result);
+    }
+    fn play(
+        &mut self,
+        now: Instant,
+        leg: &str,
+        prompt: Prompt,
+        repeat: Repeat,
+    ) -> Result<ReplyBody, ReplyError> {
+        Switch::play(self, now, leg, prompt, repeat)
+    }
+    fn collect(
+        &mut self,
+        now: Instant,
+        leg: &str,
+        spec: CollectSpec<Prompt>,
+    ) -> Result<ReplyBody, ReplyError> {
+        Switch::collect(self, now, leg, spec)
+    }
+    fn record(
+        &mut self,
+        now: Instant,
+        leg: &str,
+        recorder: Recorder,
+        paths: Vec<PathBuf>,
+    ) -> Result<ReplyBody, ReplyError> {
+        Switch::record(self, now, leg, recorder, paths)
     }
 }

@@ -4,20 +4,26 @@
 //! single timer at the switch's next deadline.
 
 mod engine;
+mod media;
 mod subscribers;
 
 pub(crate) use engine::Engine;
 pub(crate) use subscribers::Subscribers;
 
 use crate::control::Outbox;
+use crate::media::adapter::{self, Dispatch};
+use crate::media::{MediaFiles, RtpSockets};
 use crate::metrics as m;
 use crate::transport::{TcpConnections, UdpSockets};
 use bytes::Bytes;
+use media::LoadedCommand;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use switchd_control::command::TrunkSpec;
 use switchd_control::{Command, EventKind, EventRing, Reply, ReplyBody, Request, codec};
+use switchd_player::recorder::RecordingSummary;
 use switchd_sip::{Peer, Transport};
 use switchd_switch::stats::cause_name;
 use switchd_switch::{ResolveRequest, Route};
@@ -69,6 +75,30 @@ pub(crate) enum Input {
     Drain { grace: Duration },
     /// The watchdog asks whether the core still turns.
     Heartbeat { alive: oneshot::Sender<()> },
+    /// An RTP (even port) or RTCP (odd port) packet arrived.
+    Rtp {
+        local_port: u16,
+        source: SocketAddr,
+        packet: Bytes,
+    },
+    /// A `play`, `collect` or `record` has its files; apply and reply.
+    MediaLoaded(Box<LoadedCommand>),
+    /// A recording's files are finished (or failed to be).
+    RecordingFinished {
+        leg: String,
+        paths: Vec<PathBuf>,
+        result: Result<RecordingSummary, String>,
+    },
+}
+
+/// The sockets the core sends on.
+pub(crate) struct Sockets {
+    /// SIP over UDP.
+    pub udp: UdpSockets,
+    /// SIP over TCP.
+    pub tcp: TcpConnections,
+    /// RTP and RTCP.
+    pub rtp: RtpSockets,
 }
 
 /// The core task's state.
@@ -79,6 +109,8 @@ pub(crate) struct Core<E> {
     feedback: mpsc::Sender<Input>,
     udp: UdpSockets,
     tcp: TcpConnections,
+    rtp: RtpSockets,
+    files: Arc<MediaFiles>,
     ring: EventRing,
     subscribers: Subscribers,
     ring_capacity: usize,
@@ -102,16 +134,19 @@ impl<E: Engine> Core<E> {
         engine: E,
         inputs: mpsc::Receiver<Input>,
         feedback: mpsc::Sender<Input>,
-        udp: UdpSockets,
-        tcp: TcpConnections,
+        sockets: Sockets,
+        files: Arc<MediaFiles>,
         event_ring: usize,
     ) -> Self {
+        let Sockets { udp, tcp, rtp } = sockets;
         Self {
             engine,
             inputs,
             feedback,
             udp,
             tcp,
+            rtp,
+            files,
             ring: EventRing::new(event_ring),
             subscribers: Subscribers::default(),
             ring_capacity: event_ring.max(1),
@@ -140,6 +175,7 @@ impl<E: Engine> Core<E> {
                 () = &mut sleep, if deadline.is_some() => self.engine.handle_timeout(now()),
                 _ = stats.tick() => {
                     m::publish_switch_stats(&self.engine.stats());
+                    m::publish_prompt_cache(&self.files.cache_stats());
                     continue;
                 }
             }
@@ -150,6 +186,7 @@ impl<E: Engine> Core<E> {
             }
             deadline = self.engine.poll_timeout();
         }
+        self.subscribers.close_all();
     }
 
     fn handle(&mut self, input: Input) {
@@ -170,8 +207,14 @@ impl<E: Engine> Core<E> {
                 outbox,
                 done,
             } => {
-                self.handle_control(now, conn, request, &outbox);
-                drop(done);
+                let Request { id, command } = request;
+                match adapter::dispatch(command) {
+                    Dispatch::Media(media) => self.start_media(id, media, outbox, done),
+                    Dispatch::Switch(command) => {
+                        self.handle_control(now, conn, Request { id, command }, &outbox);
+                        drop(done);
+                    }
+                }
             }
             Input::ControlClosed { conn } => self.subscribers.remove(conn),
             Input::Resolved { token, addresses } => {
@@ -192,6 +235,20 @@ impl<E: Engine> Core<E> {
             }
             Input::Heartbeat { alive } => {
                 let _ = alive.send(());
+            }
+            Input::Rtp {
+                local_port,
+                source,
+                packet,
+            } => self.engine.handle_rtp(now, local_port, source, &packet),
+            Input::MediaLoaded(loaded) => self.apply_media(now, *loaded),
+            Input::RecordingFinished { leg, paths, result } => {
+                // One summary covers the files of a split recording; each
+                // file gets its `record.finished`.
+                for path in paths {
+                    self.engine
+                        .handle_recording_finished(now, &leg, path, result.clone());
+                }
             }
         }
     }
@@ -222,24 +279,15 @@ impl<E: Engine> Core<E> {
             }
             command => self.engine.handle_command(now, command),
         };
-        let code = result
-            .as_ref()
-            .map_or_else(|error| error.code.as_str(), |_| "ok");
-        m::control_command(name, code);
-        tracing::debug!(
-            command = name,
-            leg = leg.as_deref(),
-            result = code,
-            "control command"
-        );
-        outbox.push_reply(codec::encode_reply(&Reply {
-            id: request.id,
-            result,
-        }));
+        self.reply(request.id, name, leg.as_deref(), result, outbox);
     }
 
     /// Hands everything the engine has to give to where it goes.
     fn flush(&mut self) {
+        // Sockets first: a port that fails to bind hangs its leg up, which
+        // has SIP and events of its own to send below.
+        self.apply_socket_actions();
+        self.send_rtp();
         while let Some(transmit) = self.engine.poll_transmit() {
             match transmit.peer.transport {
                 Transport::Udp => self.udp.send(&transmit),
@@ -252,6 +300,7 @@ impl<E: Engine> Core<E> {
         while let Some(request) = self.engine.poll_resolve() {
             self.resolve(request);
         }
+        self.finish_recordings();
     }
 
     fn publish(&mut self, kind: EventKind) {
@@ -321,6 +370,38 @@ fn log_event<'a>(kind: &EventKind, call_id_of: impl Fn(&str) -> Option<&'a str>)
             tracing::warn!(event, trunk = %trunk, sip_status, reason = %reason, "trunk event");
         }
         EventKind::Gap { from, to } => tracing::info!(event, from, to, "event gap"),
+        EventKind::PlayStarted { leg }
+        | EventKind::PlayFinished { leg }
+        | EventKind::PlayStopped { leg }
+        | EventKind::CollectTimeout { leg }
+        | EventKind::MediaTimeout { leg } => {
+            tracing::info!(event, leg = %leg, "media event");
+        }
+        // Digits may be PINs or card numbers: logged by count, never by value.
+        EventKind::CollectDone {
+            leg,
+            digits,
+            reason,
+        } => {
+            tracing::info!(event, leg = %leg, digits = digits.len(), ?reason, "media event");
+        }
+        EventKind::Dtmf { leg, method, .. } => {
+            tracing::debug!(event, leg = %leg, ?method, "media event");
+        }
+        EventKind::RecordFinished {
+            leg,
+            path,
+            duration_ms,
+            bytes,
+            error,
+        } => match error {
+            Some(error) => {
+                tracing::warn!(event, leg = %leg, path = %path, duration_ms, bytes, %error, "recording failed")
+            }
+            None => {
+                tracing::info!(event, leg = %leg, path = %path, duration_ms, bytes, "media event")
+            }
+        },
     }
 }
 

@@ -27,6 +27,15 @@ impl Subscribers {
         }
     }
 
+    /// Closes every subscriber's outbox at shutdown: its writer sends what
+    /// is queued (the last `leg.hungup`s) and then ends the connection.
+    pub(crate) fn close_all(&mut self) {
+        for (_, outbox) in self.by_conn.drain() {
+            outbox.close();
+        }
+        m::subscribers(0);
+    }
+
     /// Offers `event` to every subscriber without waiting for any.
     pub(crate) fn broadcast(&self, event: &Event) {
         for outbox in self.by_conn.values() {

@@ -12,6 +12,8 @@ use switchd_sip::Transmit;
 struct Seen {
     timeouts: usize,
     reloads: usize,
+    /// Lengths of the prompts `play` got.
+    played: Vec<usize>,
 }
 
 struct Scripted {
@@ -97,6 +99,30 @@ impl Engine for Scripted {
     fn call_id(&self, _leg: &str) -> Option<&str> {
         None
     }
+    fn play(
+        &mut self,
+        _: Instant,
+        leg: &str,
+        prompt: switchd_player::wav::Prompt,
+        _: switchd_player::playback::Repeat,
+    ) -> Result<ReplyBody, ReplyError> {
+        self.seen.lock().unwrap().played.push(prompt.len());
+        self.events.push(EventKind::PlayStarted {
+            leg: leg.to_owned(),
+        });
+        Ok(ReplyBody::Empty {})
+    }
+}
+
+/// File loading without a TTS engine.
+fn test_files() -> Arc<MediaFiles> {
+    Arc::new(MediaFiles::new(crate::media::MediaFilesSettings {
+        prompt_cache_entries: 4,
+        tts: crate::media::TtsSettings {
+            command: "/nonexistent/tts".into(),
+            cache_dir: std::env::temp_dir().join("switchd-core-tests-tts"),
+        },
+    }))
 }
 
 struct Harness {
@@ -116,12 +142,13 @@ fn start(udp: UdpSockets) -> Harness {
         max_connections: 4,
     };
     let tcp = TcpConnections::new(TcpContext::new(inputs.clone(), settings));
+    let rtp = RtpSockets::new("127.0.0.1".parse().unwrap(), 4, inputs.clone());
     let core = Core::new(
         Scripted::new(seen.clone()),
         receiver,
         inputs.clone(),
-        udp,
-        tcp,
+        Sockets { udp, tcp, rtp },
+        test_files(),
         100,
     );
     Harness {
@@ -322,4 +349,52 @@ async fn reload_reaches_the_engine_and_drain_ends_the_core() {
         .unwrap()
         .unwrap();
     assert_eq!(harness.seen.lock().unwrap().reloads, 1);
+}
+
+#[tokio::test]
+async fn play_is_loaded_then_replied_to_before_its_events() {
+    let dir = std::env::temp_dir().join(format!("switchd-core-play-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("prompt.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(&path, spec).unwrap();
+    for _ in 0..480 {
+        writer.write_sample(100i16).unwrap();
+    }
+    writer.finalize().unwrap();
+
+    let harness = start(UdpSockets::default());
+    let outbox = Arc::new(Outbox::new(16));
+    harness
+        .command(1, &outbox, 1, Command::Subscribe { since: None })
+        .await;
+    let play = |file: &std::path::Path| {
+        Command::Play(switchd_control::Play {
+            leg: "a".to_owned(),
+            file: Some(file.display().to_string()),
+            ..Default::default()
+        })
+    };
+    harness.command(1, &outbox, 2, play(&path)).await;
+    // `command` returned: the connection may send its next request, and
+    // the reply is already queued ahead of the event.
+    harness
+        .command(1, &outbox, 3, play(&dir.join("gone.wav")))
+        .await;
+    let lines = drain_lines(&outbox).await;
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(
+        (lines[1]["id"].as_u64(), &lines[1]["ok"]),
+        (Some(2), &true.into())
+    );
+    assert_eq!(lines[2]["event"], "play.started");
+    assert_eq!(lines[3]["id"], 3);
+    assert_eq!(lines[3]["error"]["code"], "file_not_found");
+    assert_eq!(harness.seen.lock().unwrap().played, vec![480]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

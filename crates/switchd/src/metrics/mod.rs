@@ -10,7 +10,7 @@ pub(crate) use http::serve;
 pub(crate) use switch::publish_switch_stats;
 
 use crate::Error;
-use metrics::{counter, describe_counter, describe_gauge, gauge};
+use metrics::{Counter, Gauge, counter, describe_counter, describe_gauge, gauge};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::Mutex;
 
@@ -69,6 +69,35 @@ fn describe() {
         "Events kept for `subscribe {since}`."
     );
     describe_counter!("switchd_events_total", "Control events emitted.");
+    describe_counter!(
+        "switchd_rtp_packets_in_total",
+        "RTP and RTCP packets received and handed to the switch's queue."
+    );
+    describe_counter!(
+        "switchd_rtp_packets_out_total",
+        "RTP and RTCP packets sent."
+    );
+    describe_counter!(
+        "switchd_rtp_dropped_total",
+        "RTP and RTCP packets dropped by the daemon, by reason."
+    );
+    describe_gauge!("switchd_rtp_sockets", "Open RTP and RTCP sockets.");
+    describe_counter!(
+        "switchd_prompt_cache_hits_total",
+        "Prompt look-ups served from memory."
+    );
+    describe_counter!(
+        "switchd_prompt_cache_loads_total",
+        "Prompt files read (first use or changed)."
+    );
+    describe_counter!(
+        "switchd_prompt_cache_load_errors_total",
+        "Prompt files that could not be loaded."
+    );
+    describe_counter!(
+        "switchd_prompt_cache_evictions_total",
+        "Prompts dropped from memory to stay within the limit."
+    );
     switch::describe();
 }
 
@@ -79,6 +108,8 @@ pub(crate) fn started() {
     gauge!("switchd_control_connections").set(0.0);
     gauge!("switchd_event_subscribers").set(0.0);
     gauge!("switchd_event_ring_size").set(0.0);
+    // Counted up and down by the RTP sockets: made visible, never reset.
+    gauge!("switchd_rtp_sockets").increment(0.0);
 }
 
 /// The daemon dropped a SIP message (`udp_too_large`, `udp_send_failed`,
@@ -127,4 +158,60 @@ pub(crate) fn subscriber_gap() {
 pub(crate) fn event_recorded(name: &'static str, kept: usize) {
     counter!("switchd_events_total", "event" => name).increment(1);
     gauge!("switchd_event_ring_size").set(kept as f64);
+}
+
+/// Handles to the per-packet RTP series, looked up once: a packet costs an
+/// atomic increment, not a registry look-up.
+#[derive(Clone)]
+pub(crate) struct RtpCounters {
+    /// RTP/RTCP packets received and accepted.
+    pub packets_in: Counter,
+    /// RTP/RTCP packets sent.
+    pub packets_out: Counter,
+    /// Received datagrams over the size limit.
+    pub dropped_too_large: Counter,
+    /// Received packets dropped because the core's queue was full.
+    pub dropped_queue_full: Counter,
+    /// Packets the socket refused to send.
+    pub dropped_send_failed: Counter,
+    /// Packets for a port with no open socket.
+    pub dropped_no_socket: Counter,
+    sockets: Gauge,
+}
+
+impl std::fmt::Debug for RtpCounters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtpCounters").finish_non_exhaustive()
+    }
+}
+
+impl RtpCounters {
+    /// The handles (no-ops when metrics are disabled).
+    pub(crate) fn new() -> Self {
+        let dropped =
+            |reason: &'static str| counter!("switchd_rtp_dropped_total", "reason" => reason);
+        Self {
+            packets_in: counter!("switchd_rtp_packets_in_total"),
+            packets_out: counter!("switchd_rtp_packets_out_total"),
+            dropped_too_large: dropped("too_large"),
+            dropped_queue_full: dropped("queue_full"),
+            dropped_send_failed: dropped("send_failed"),
+            dropped_no_socket: dropped("no_socket"),
+            sockets: gauge!("switchd_rtp_sockets"),
+        }
+    }
+
+    /// A pair of sockets was opened (+1) or closed (-1). Counted up and
+    /// down rather than set, so daemons sharing a process (tests) add up.
+    pub(crate) fn pairs_changed(&self, change: i8) {
+        self.sockets.increment(f64::from(change) * 2.0);
+    }
+}
+
+/// The prompt cache's running totals.
+pub(crate) fn publish_prompt_cache(stats: &switchd_player::cache::CacheStats) {
+    counter!("switchd_prompt_cache_hits_total").absolute(stats.hits);
+    counter!("switchd_prompt_cache_loads_total").absolute(stats.loads);
+    counter!("switchd_prompt_cache_load_errors_total").absolute(stats.load_errors);
+    counter!("switchd_prompt_cache_evictions_total").absolute(stats.evictions);
 }

@@ -50,6 +50,26 @@ pub(super) fn describe() {
         "switchd_calls_refused_total",
         "INVITEs refused without a leg (no route, reject route, draining, bad offer)."
     );
+    describe_gauge!(
+        "switchd_media_legs",
+        "Legs with negotiated media, all and transcoded."
+    );
+    describe_counter!(
+        "switchd_media_packets_total",
+        "RTP packets the media engine accepted and sent, by direction."
+    );
+    describe_counter!(
+        "switchd_media_dropped_total",
+        "Datagrams and events the media engine dropped, by reason."
+    );
+    describe_counter!(
+        "switchd_media_legs_refused_total",
+        "Legs the media engine refused (leg limit, codec)."
+    );
+    describe_counter!(
+        "switchd_dtmf_digits_total",
+        "DTMF digits received and sent, by direction."
+    );
 }
 
 fn by_label(
@@ -125,4 +145,24 @@ pub(crate) fn publish_switch_stats(stats: &SwitchStats) {
     for (cause, value) in &stats.hangups {
         counter!("switchd_calls_ended_total", "cause" => *cause).absolute(*value);
     }
+    publish_media_stats(stats);
+}
+
+fn publish_media_stats(stats: &SwitchStats) {
+    gauge!("switchd_media_legs", "kind" => "all").set(stats.media_legs as f64);
+    gauge!("switchd_media_legs", "kind" => "transcoding").set(stats.media_transcoding_legs as f64);
+    counter!("switchd_media_packets_total", "direction" => "in").absolute(stats.media_packets_in);
+    counter!("switchd_media_packets_total", "direction" => "out").absolute(stats.media_packets_out);
+    let dropped = [
+        ("stray_source", stats.media_strays),
+        ("malformed", stats.media_malformed),
+        ("unknown_port", stats.media_unknown_port),
+        ("queue_full", stats.media_overflow),
+    ];
+    for (reason, value) in dropped {
+        counter!("switchd_media_dropped_total", "reason" => reason).absolute(value);
+    }
+    counter!("switchd_media_legs_refused_total").absolute(stats.media_legs_refused);
+    counter!("switchd_dtmf_digits_total", "direction" => "in").absolute(stats.dtmf_in);
+    counter!("switchd_dtmf_digits_total", "direction" => "out").absolute(stats.dtmf_out);
 }

@@ -1,0 +1,21 @@
+//! The daemon's side of media: the RTP/RTCP sockets the switch opens and
+//! closes, and the control commands that need files (`play`, `collect`,
+//! `record`), loaded off the core task and handed to the switch typed.
+//!
+//! - `rtp`: the sockets, their reader tasks and sending.
+//! - `requests`: the file-backed commands and their loading.
+//! - `tts`: text-to-speech through an external program, cached on disk.
+//! - `resample`: the engine's WAV to 8 kHz mono.
+//! - `adapter`: the one place naming the switch's and the control
+//!   protocol's media items.
+
+pub(crate) mod adapter;
+mod requests;
+mod resample;
+mod rtp;
+mod tts;
+
+pub(crate) use adapter::{FinishedRecording, RtpTransmit, SocketAction};
+pub(crate) use requests::{Loaded, MediaFiles, MediaFilesSettings, MediaRequest};
+pub(crate) use rtp::RtpSockets;
+pub(crate) use tts::TtsSettings;

@@ -1,0 +1,459 @@
+//! Media through the daemon started in-process on loopback: RTP sockets
+//! opened for an answered call and echoed, and the file-backed commands
+//! (`play`, `record`) with their error replies. Loopback traffic only.
+// Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::Duration;
+use switchd::{Config, Running};
+use switchd_sip::Transport;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{UdpSocket, UnixStream};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A scratch directory and an RTP range of its own for one daemon, so tests
+/// running at once (and other test binaries) do not share ports.
+fn scratch() -> (PathBuf, u16) {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("switchd-media-test-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let slot = (std::process::id() % 400) as u16 * 40 + n * 8;
+    (dir, 41_000 + slot)
+}
+
+struct Daemon {
+    running: Running,
+    dir: PathBuf,
+    /// The first RTP port, the one the first call gets.
+    port_min: u16,
+}
+
+impl Daemon {
+    async fn start() -> Self {
+        let (dir, port_min) = scratch();
+        let text = format!(
+            r#"
+            [sip]
+            listen = ["udp:127.0.0.1:0"]
+            [rtp]
+            port_min = {port_min}
+            port_max = {port_max}
+            [control]
+            socket = "{control}"
+            [metrics]
+            listen = "127.0.0.1:0"
+            [media]
+            tts_command = "/nonexistent/espeak-ng"
+            tts_cache = "{tts}"
+            [[route]]
+            user = "echo"
+            action = "echo"
+            [[route]]
+            user = "*"
+            action = "answer"
+            "#,
+            port_max = port_min + 7,
+            control = dir.join("control.sock").display(),
+            tts = dir.join("tts").display(),
+        );
+        let config = Config::parse(&text, Path::new("test.toml")).unwrap();
+        let running = Running::start(config).await.unwrap();
+        Self {
+            running,
+            dir,
+            port_min,
+        }
+    }
+
+    async fn control(&self) -> Client {
+        let stream = UnixStream::connect(&self.running.addresses().control)
+            .await
+            .unwrap();
+        let (read, write) = stream.into_split();
+        Client {
+            lines: BufReader::new(read),
+            write,
+        }
+    }
+
+    fn sip(&self) -> SocketAddr {
+        self.running.addresses().sip(Transport::Udp).unwrap()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+struct Client {
+    lines: BufReader<OwnedReadHalf>,
+    write: OwnedWriteHalf,
+}
+
+impl Client {
+    async fn read(&mut self) -> Value {
+        let mut line = String::new();
+        let read = tokio::time::timeout(WAIT, self.lines.read_line(&mut line))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(read > 0, "control connection closed");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+
+    async fn request(&mut self, request: Value) -> Value {
+        let line = format!("{request}\n");
+        self.write.write_all(line.as_bytes()).await.unwrap();
+        self.read().await
+    }
+
+    /// The next event named `name`, skipping others.
+    async fn event(&mut self, name: &str) -> Value {
+        loop {
+            let event = self.read().await;
+            if event["event"] == name {
+                return event;
+            }
+        }
+    }
+}
+
+/// A caller on loopback: its SIP socket, and its RTP socket, the address in its SDP.
+struct Caller {
+    sip: UdpSocket,
+    rtp: UdpSocket,
+}
+
+impl Caller {
+    async fn new() -> Self {
+        Self {
+            sip: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+            rtp: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+        }
+    }
+
+    /// Sends an INVITE to `user` with an SDP offer.
+    async fn invite(&self, daemon: SocketAddr, user: &str) {
+        let local = self.sip.local_addr().unwrap();
+        let rtp_port = self.rtp.local_addr().unwrap().port();
+        let sdp = offer(rtp_port);
+        let invite = format!(
+            "{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+            request_head("INVITE", 1, "", user, daemon, local, rtp_port),
+            sdp.len()
+        );
+        self.sip.send_to(invite.as_bytes(), daemon).await.unwrap();
+    }
+
+    /// Calls `user`, ACKs the 200 and returns the daemon's RTP address from its SDP answer.
+    async fn call(&self, daemon: SocketAddr, user: &str) -> SocketAddr {
+        let local = self.sip.local_addr().unwrap();
+        let rtp_port = self.rtp.local_addr().unwrap().port();
+        self.invite(daemon, user).await;
+        let ok = self.sip_until("SIP/2.0 200").await;
+        let to_tag = ok
+            .lines()
+            .find(|line| line.to_ascii_lowercase().starts_with("to:"))
+            .and_then(|line| line.split(";tag=").nth(1))
+            .map(|tag| format!(";tag={}", tag.trim()))
+            .unwrap();
+        let head = request_head("ACK", 1, &to_tag, user, daemon, local, rtp_port);
+        let ack = format!("{head}Content-Length: 0\r\n\r\n");
+        self.sip.send_to(ack.as_bytes(), daemon).await.unwrap();
+        let port: u16 = ok
+            .lines()
+            .find_map(|line| line.strip_prefix("m=audio "))
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let ip = ok
+            .lines()
+            .find_map(|line| line.strip_prefix("c=IN IP4 "))
+            .unwrap()
+            .trim();
+        // Only ever loopback, whatever the SDP says.
+        assert_eq!(ip, "127.0.0.1", "{ok}");
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    async fn sip_until(&self, status: &str) -> String {
+        let mut buffer = vec![0u8; 65_535];
+        loop {
+            let (len, _) = tokio::time::timeout(WAIT, self.sip.recv_from(&mut buffer))
+                .await
+                .unwrap()
+                .unwrap();
+            let text = String::from_utf8_lossy(&buffer[..len]).into_owned();
+            if text.starts_with(status) {
+                return text;
+            }
+        }
+    }
+}
+
+/// An SDP offer of PCMU at 127.0.0.1:`rtp_port`.
+fn offer(rtp_port: u16) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {rtp_port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\n"
+    )
+}
+
+/// The start line and headers of a request in the test's dialog.
+fn request_head(
+    method: &str,
+    cseq: u32,
+    to_tag: &str,
+    user: &str,
+    daemon: SocketAddr,
+    local: SocketAddr,
+    rtp_port: u16,
+) -> String {
+    format!(
+        "{method} sip:{user}@{daemon} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {local};branch=z9hG4bK{method}{cseq};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:caller@127.0.0.1>;tag=caller\r\n\
+         To: <sip:{user}@127.0.0.1>{to_tag}\r\n\
+         Call-ID: media-{user}-{rtp_port}@127.0.0.1\r\n\
+         CSeq: {cseq} {method}\r\n\
+         Contact: <sip:caller@{local}>\r\n"
+    )
+}
+
+/// A PCMU RTP packet of 20 ms of silence.
+fn rtp_packet(seq: u16) -> Vec<u8> {
+    let mut packet = vec![0x80, 0x00];
+    packet.extend_from_slice(&seq.to_be_bytes());
+    packet.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    packet.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+    packet.extend(std::iter::repeat_n(0xffu8, 160));
+    packet
+}
+
+async fn answered_leg(events: &mut Client) -> String {
+    let answered = events.event("leg.answered").await;
+    answered["leg"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn echo_route_reflects_rtp_and_counts_it() {
+    let daemon = Daemon::start().await;
+    let mut events = daemon.control().await;
+    events
+        .request(serde_json::json!({"id": 1, "cmd": "subscribe"}))
+        .await;
+    let caller = Caller::new().await;
+    let media = caller.call(daemon.sip(), "echo").await;
+    let leg = answered_leg(&mut events).await;
+
+    let mut echoed = 0;
+    let mut buffer = [0u8; 2048];
+    for seq in 0..25u16 {
+        caller.rtp.send_to(&rtp_packet(seq), media).await.unwrap();
+        let wait =
+            tokio::time::timeout(Duration::from_millis(20), caller.rtp.recv_from(&mut buffer));
+        if let Ok(Ok((len, from))) = wait.await {
+            assert_eq!(from, media, "RTP comes from the port in the SDP answer");
+            assert!(
+                len >= 12 && buffer[0] >> 6 == 2,
+                "not RTP: {:?}",
+                &buffer[..len]
+            );
+            echoed += 1;
+        }
+    }
+    // Whatever is still on its way.
+    while let Ok(Ok(_)) = tokio::time::timeout(
+        Duration::from_millis(200),
+        caller.rtp.recv_from(&mut buffer),
+    )
+    .await
+    {
+        echoed += 1;
+    }
+    assert!(echoed > 0, "no RTP came back");
+
+    let mut control = daemon.control().await;
+    let status = control
+        .request(serde_json::json!({"id": 2, "cmd": "leg", "leg": leg}))
+        .await;
+    let counters = &status["leg"]["media"];
+    assert!(counters["packets_in"].as_u64().unwrap() >= 20, "{status}");
+    assert!(counters["packets_out"].as_u64().unwrap() > 0, "{status}");
+
+    // The daemon's own socket counters (other daemons of this process add to them).
+    let metrics = scrape(daemon.running.addresses().metrics.unwrap()).await;
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{metrics}"))
+    };
+    assert!(value("switchd_rtp_packets_in_total") >= 20.0);
+    assert!(value("switchd_rtp_packets_out_total") >= 1.0);
+    assert!(value("switchd_rtp_sockets") >= 2.0);
+}
+
+async fn scrape(addr: SocketAddr) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    response
+}
+
+#[tokio::test]
+async fn file_commands_reply_with_the_files_errors_and_the_call_stays_up() {
+    let daemon = Daemon::start().await;
+    let mut events = daemon.control().await;
+    events
+        .request(serde_json::json!({"id": 1, "cmd": "subscribe"}))
+        .await;
+    let caller = Caller::new().await;
+    let _media = caller.call(daemon.sip(), "100").await;
+    let leg = answered_leg(&mut events).await;
+    let mut control = daemon.control().await;
+
+    let missing = daemon.dir.join("missing.wav");
+    let reply = control
+        .request(serde_json::json!({"id": 2, "cmd": "play", "leg": leg, "file": missing}))
+        .await;
+    assert_eq!(reply["error"]["code"], "file_not_found", "{reply}");
+
+    let stereo = daemon.dir.join("stereo.wav");
+    write_wav(&stereo, 11_025, 2);
+    let reply = control
+        .request(serde_json::json!({"id": 3, "cmd": "play", "leg": leg, "file": stereo}))
+        .await;
+    assert_eq!(reply["error"]["code"], "bad_audio_format", "{reply}");
+    let message = reply["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("stereo.wav") && message.contains("11025"),
+        "{reply}"
+    );
+
+    let reply = control
+        .request(serde_json::json!({"id": 4, "cmd": "play", "leg": leg, "text": "hello"}))
+        .await;
+    assert_eq!(reply["error"]["code"], "tts_unavailable", "{reply}");
+
+    let nowhere = daemon.dir.join("no").join("such").join("call.wav");
+    let reply = control
+        .request(serde_json::json!({"id": 5, "cmd": "record", "leg": leg, "path": nowhere}))
+        .await;
+    assert_eq!(reply["error"]["code"], "invalid_argument", "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("call.wav"),
+        "{reply}"
+    );
+
+    // A good prompt plays: the reply, then play.started.
+    let good = daemon.dir.join("good.wav");
+    write_wav(&good, 8000, 1);
+    let reply = control
+        .request(serde_json::json!({"id": 6, "cmd": "play", "leg": leg, "file": good}))
+        .await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    assert_eq!(events.event("play.started").await["leg"], leg.as_str());
+
+    // A recording is created, and its file finished on stop_record.
+    let recording = daemon.dir.join("call.wav");
+    let reply = control
+        .request(serde_json::json!({"id": 7, "cmd": "record", "leg": leg, "path": recording}))
+        .await;
+    assert_eq!(reply["ok"], true, "{reply}");
+
+    let status = control
+        .request(serde_json::json!({"id": 8, "cmd": "leg", "leg": leg}))
+        .await;
+    assert_eq!(status["leg"]["state"], "answered", "{status}");
+
+    let reply = control
+        .request(serde_json::json!({"id": 9, "cmd": "stop_record", "leg": leg}))
+        .await;
+    assert_eq!(reply["ok"], true, "{reply}");
+    let finished = events.event("record.finished").await;
+    assert_eq!(
+        finished["path"],
+        recording.display().to_string(),
+        "{finished}"
+    );
+    assert!(finished.get("error").is_none(), "{finished}");
+    assert!(recording.exists());
+}
+
+/// One second of a 16-bit WAV at `rate` Hz with `channels` channels.
+fn write_wav(path: &Path, rate: u32, channels: u16) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    for n in 0..rate * u32::from(channels) {
+        writer.write_sample(((n % 64) as i16 - 32) * 200).unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+#[tokio::test]
+async fn a_leg_whose_rtp_port_cannot_be_bound_is_hung_up() {
+    let daemon = Daemon::start().await;
+    let mut events = daemon.control().await;
+    events
+        .request(serde_json::json!({"id": 1, "cmd": "subscribe"}))
+        .await;
+    // Someone else holds the RTCP port of the first pair.
+    let _squatter = std::net::UdpSocket::bind(("127.0.0.1", daemon.port_min + 1)).unwrap();
+    let caller = Caller::new().await;
+    caller.invite(daemon.sip(), "100").await;
+    // The 200 was on its way when the bind failed: the switch follows it with BYE.
+    let bye = caller.sip_until("BYE ").await;
+    let echoed: String = bye
+        .lines()
+        .filter(|line| {
+            let lower = line.to_ascii_lowercase();
+            ["via:", "from:", "to:", "call-id:", "cseq:"]
+                .iter()
+                .any(|name| lower.starts_with(name))
+        })
+        .map(|line| format!("{line}\r\n"))
+        .collect();
+    let ok = format!("SIP/2.0 200 OK\r\n{echoed}Content-Length: 0\r\n\r\n");
+    caller
+        .sip
+        .send_to(ok.as_bytes(), daemon.sip())
+        .await
+        .unwrap();
+    let hungup = events.event("leg.hungup").await;
+    assert_eq!(hungup["cause"], "normal_temporary_failure", "{hungup}");
+
+    // The daemon goes on: the next call gets the next pair and is answered.
+    let caller = Caller::new().await;
+    let media = caller.call(daemon.sip(), "100").await;
+    assert_eq!(media.port(), daemon.port_min + 2);
+    answered_leg(&mut events).await;
+}
