@@ -11,6 +11,8 @@
 //! - [`daemon`]: starting, waiting for and stopping the daemon.
 //! - [`control`]: a blocking client of the control socket with event helpers.
 //! - [`sipp`]: running sipp scenarios and reading their call counts.
+//! - [`audio`]: an RTP peer and SIP UA of our own, μ-law, and the audio
+//!   analysis (dominant frequency, correlation) that audio tests assert on.
 //! - [`metrics`]: reading the daemon's Prometheus page.
 //! - [`netns`]: re-running a test inside a private network namespace.
 //! - [`ports`], [`scratch`]: free ports and per-test scratch directories.
@@ -19,6 +21,7 @@
 // the test loudly: `expect` with a message is the error handling here.
 #![allow(clippy::expect_used)]
 
+pub mod audio;
 pub mod binary;
 pub mod config;
 pub mod control;
