@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the system packages the build and the tests need are present:
-# sipp (Debian: sip-tester), sox, unshare (util-linux), ip (iproute2), a C
+# sipp (Debian: sip-tester), sox, espeak-ng (the default text-to-speech
+# engine of `play {text}`), unshare (util-linux), ip (iproute2), a C
 # toolchain, pkg-config and libopus-dev (for the Opus binding). As root the
 # missing ones are installed with apt-get; otherwise the script names them
 # and exits 1.
@@ -10,6 +11,7 @@ set -euo pipefail
 declare -A needed=(
     [sipp]=sip-tester
     [sox]=sox
+    [espeak-ng]=espeak-ng
     [unshare]=util-linux
     [ip]=iproute2
     [cc]=build-essential
