@@ -9,6 +9,9 @@
 //! # Layout
 //! - [`g711`]: μ-law encoding and decoding (written independently of the
 //!   daemon's codec, so each checks the other).
+//! - [`alaw`]: A-law encoding and decoding, likewise.
+//! - [`codecs`]: far ends offering one codec (PCMU, PCMA or Opus): their
+//!   SDP, a paced encoding sender, decoding what they received.
 //! - [`analysis`]: tones, Goertzel power, dominant frequency, normalised
 //!   cross-correlation, active segments.
 //! - [`wav`]: reading WAV files and making them with sox.
@@ -18,14 +21,19 @@
 //! - [`ua`]: a user agent over UDP: calling, answering, in-dialog requests.
 //! - [`call`]: an answered leg with its agent and RTP peer, set up either way
 //!   (calling into a `park` route, or answering an `originate`).
+//! - [`parked`]: a call into a `park` route held before its answer, with an
+//!   offer of the test's choosing (other codecs, early media).
 //! - [`verdict`]: test tones and the assertion that audio carried one.
 //! - [`events`]: waiting for control events by raw name, so events newer
 //!   than the shared types can still be awaited.
 
+pub mod alaw;
 pub mod analysis;
 pub mod call;
+pub mod codecs;
 pub mod events;
 pub mod g711;
+pub mod parked;
 pub mod rtp;
 pub mod sender;
 pub mod sip;
