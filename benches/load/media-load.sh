@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# Daemon CPU per bridged G.711 call-second, and RTP loss, with CALLS call
+# pairs up at once; next to rtpengine (userspace) on the same load.
+#
+# switchd (release build, loopback, one `park` route): sipp's uac places
+# CALLS calls that each stream a looped u-law tone (50 packets/s) once
+# answered; media_load.py answers each parked call, originates its partner
+# to a sipp uas running -rtp_echo (which sends every packet back), and
+# bridges the two legs over the control socket. Audio thus crosses the
+# relay both ways: caller -> switchd -> uas -> switchd -> caller. After a
+# warm-up, switchd's utime+stime (/proc/PID/stat) over WINDOW seconds is
+# divided by CALLS x WINDOW; loss comes from switchd's own leg counters.
+#
+# rtpengine (Debian rtpengine-daemon, --table=-1: no kernel module): the
+# same pairs are offered and answered over its ng protocol, sipp's uac calls
+# sipp's uas directly, and the uas's SDP sends each caller's stream to the
+# port rtpengine allocated, so the same media crosses rtpengine instead.
+# Skipped, with a note, when rtpengine is not installed or does not start.
+#
+# Loopback only; the relay on core 0 and sipp on core 1 when there are two
+# cores; bounded to a few minutes; everything is killed on exit.
+#
+# Environment: CALLS (default 50), WINDOW seconds (default 20), WARMUP
+# (default 3), CALL_RATE (calls/s while setting up, default 20), BASE_PORT
+# (default 7060: SIP on it and the next two), METRICS_PORT (default 7070),
+# NG_PORT (rtpengine's control port, default 7080), sipp's RTP on 7100 (uac)
+# and 7110 (uas), the relays' RTP in RTP_MIN..RTP_MAX (default 7200..9998).
+# Every default lies below the kernel's ephemeral range (32768 up), where
+# any outgoing socket could already hold a port the relay wants.
+# TELEPHONE_EVENT=1 adds RFC 4733 telephone-events to both ends' SDP.
+# RTPENGINE=0 skips rtpengine; RTPENGINE_BIN overrides its path.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=$PWD/benches/load
+
+CALLS=${CALLS:-50}
+WINDOW=${WINDOW:-20}
+WARMUP=${WARMUP:-3}
+CALL_RATE=${CALL_RATE:-20}
+BASE_PORT=${BASE_PORT:-7060}
+SWITCH_PORT=$BASE_PORT
+UAS_PORT=$((BASE_PORT + 1))
+UAC_PORT=$((BASE_PORT + 2))
+METRICS_PORT=${METRICS_PORT:-7070}
+NG_PORT=${NG_PORT:-7080}
+UAC_MEDIA=7100
+UAS_MEDIA=7110
+RTP_MIN=${RTP_MIN:-7200}
+RTP_MAX=${RTP_MAX:-9998}
+RTPENGINE=${RTPENGINE:-1}
+# Whole run: setup + warm-up + window + teardown, per relay.
+SIPP_TIMEOUT=$((CALLS / CALL_RATE + WARMUP + ${WINDOW%.*} + 60))
+
+for tool in sipp sox python3 ss; do
+    command -v "$tool" >/dev/null || { echo "media-load: $tool missing" >&2; exit 1; }
+done
+
+# Each pair takes two legs of an RTP and an RTCP port each.
+if [ $((CALLS * 4)) -gt $((RTP_MAX - RTP_MIN + 1)) ]; then
+    echo "media-load: $CALLS pairs need $((CALLS * 4)) RTP ports; RTP_MIN..RTP_MAX has fewer" >&2
+    exit 1
+fi
+
+pin_relay=()
+pin_sipp=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    pin_relay=(taskset -c 0)
+    pin_sipp=(taskset -c 1)
+fi
+
+cargo build --release -p switchd --bin switchd
+work=$(mktemp -d /tmp/switchd-media-load.XXXXXX)
+pids=()
+# Stops the given children: SIGTERM, then SIGKILL after 5 s.
+stop() {
+    local pid alive
+    kill "$@" 2>/dev/null || true
+    for _ in $(seq 50); do
+        alive=0
+        for pid in "$@"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    kill -KILL "$@" 2>/dev/null || true
+    for pid in "$@"; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+cleanup() {
+    [ ${#pids[@]} -gt 0 ] && stop "${pids[@]}"
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+# The whole script is bounded: a watchdog ends it after 280 s.
+(
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    sleep 280 & nap=$!
+    wait "$nap"
+    echo "media-load: over 280 s, giving up" >&2
+    kill -TERM $$
+) &
+pids+=($!)
+
+# One second of a 440 Hz tone, 8 kHz u-law, looped by sipp.
+sox -n -r 8000 -c 1 -e u-law "$work/tone.wav" synth 1 sine 440 vol 0.5
+# TELEPHONE_EVENT=1 offers and answers RFC 4733 events (payload type 101)
+# next to PCMU; without them switchd listens for in-band DTMF on every leg.
+for scenario in media_uac.xml media_uas.xml; do
+    if [ "${TELEPHONE_EVENT:-0}" = 1 ]; then
+        sed -e 's|^\( *m=audio .* RTP/AVP 0\)$|\1 101|' \
+            -e 's|^\( *\)a=rtpmap:0 PCMU/8000$|&\n\1a=rtpmap:101 telephone-event/8000\n\1a=fmtp:101 0-15|' \
+            "$here/$scenario" >"$work/$scenario"
+    else
+        cp "$here/$scenario" "$work/$scenario"
+    fi
+done
+
+wait_udp() {
+    for _ in $(seq 100); do
+        ss -H -lun "sport = :$1" 2>/dev/null | grep -q . && return 0
+        sleep 0.1
+    done
+    echo "media-load: nothing listens on UDP port $1" >&2
+    return 1
+}
+
+# Starts the echoing uas; its SDP advertises the ports in injection file $1.
+start_uas() {
+    (cd "$work" && exec "${pin_sipp[@]}" sipp -sf media_uas.xml -inf "$1" \
+        -i 127.0.0.1 -mi 127.0.0.1 -p "$UAS_PORT" -mp "$UAS_MEDIA" -rtp_echo \
+        -nostdin -m "$CALLS" -timeout "${SIPP_TIMEOUT}s" \
+        -trace_err -error_file "$work/uas-errors.log" >/dev/null 2>&1) &
+    pids+=($!)
+    wait_udp "$UAS_PORT"
+}
+
+# Starts the streaming uac towards 127.0.0.1:$1.
+start_uac() {
+    (cd "$work" && exec "${pin_sipp[@]}" sipp -sf media_uac.xml -s load "127.0.0.1:$1" \
+        -i 127.0.0.1 -mi 127.0.0.1 -p "$UAC_PORT" -mp "$UAC_MEDIA" \
+        -nostdin -r "$CALL_RATE" -m "$CALLS" -l "$CALLS" -timeout "${SIPP_TIMEOUT}s" \
+        -trace_err -error_file "$work/uac-errors.log" >/dev/null 2>&1) &
+    pids+=($!)
+}
+
+# Prints the tail of a log when a phase fails.
+show_logs() {
+    local f
+    for f in "$@"; do
+        [ -s "$f" ] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }
+    done
+    return 0
+}
+
+# ---------------------------------------------------------------- switchd
+cat >"$work/switchd.toml" <<TOML
+[sip]
+listen = ["udp:127.0.0.1:$SWITCH_PORT"]
+advertise = "127.0.0.1"
+[rtp]
+port_min = $RTP_MIN
+port_max = $RTP_MAX
+bind = "127.0.0.1"
+[calls]
+max_legs = 5000
+park_timeout = 60
+# On exit, do not wait for the (already stopped) peers to answer BYEs.
+drain_grace = 1
+[control]
+socket = "$work/control.sock"
+[metrics]
+listen = "127.0.0.1:$METRICS_PORT"
+[log]
+level = "warn"
+[[route]]
+user = "*"
+host = "*"
+action = "park"
+TOML
+
+echo "media-load: switchd (release) on 127.0.0.1:$SWITCH_PORT, $CALLS bridged calls," \
+    "${WINDOW} s window" >&2
+seq 1 "$CALLS" | awk -v p="$UAS_MEDIA" 'BEGIN { print "SEQUENTIAL" } { print p ";" }' \
+    >"$work/uas-switchd.csv"
+"${pin_relay[@]}" target/release/switchd --config "$work/switchd.toml" >"$work/switchd.log" 2>&1 &
+daemon_pid=$!
+pids+=($daemon_pid)
+wait_udp "$SWITCH_PORT"
+start_uas "$work/uas-switchd.csv"
+python3 "$here/media_load.py" switchd --calls "$CALLS" --pid "$daemon_pid" \
+    --socket "$work/control.sock" --uas "127.0.0.1:$UAS_PORT" \
+    --window "$WINDOW" --warmup "$WARMUP" --ready-file "$work/ready" \
+    --result-file "$work/switchd.result" &
+driver_pid=$!
+pids+=($driver_pid)
+for _ in $(seq 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
+start_uac "$SWITCH_PORT"
+if ! wait "$driver_pid"; then
+    echo "media-load: the switchd run failed" >&2
+    show_logs "$work/switchd.log" "$work/uac-errors.log" "$work/uas-errors.log"
+    exit 1
+fi
+switchd_per=$(cat "$work/switchd.result")
+grep -iE "warn|error|panic" "$work/switchd.log" | head -n 5 | sed 's/^/media-load: switchd log: /' >&2 || true
+# Lets sipp see its BYEs, then stops everything before the next relay.
+sleep 1
+stop "${pids[@]:1}"
+pids=("${pids[0]}")
+
+# -------------------------------------------------------------- rtpengine
+rtpengine_per=""
+rtpengine_bin=${RTPENGINE_BIN:-$(command -v rtpengine || true)}
+if [ "$RTPENGINE" = 0 ]; then
+    echo "rtpengine: skipped (RTPENGINE=0)"
+elif [ -z "$rtpengine_bin" ] || [ ! -x "$rtpengine_bin" ]; then
+    echo "rtpengine: not installed (apt-get install rtpengine-daemon); switchd figures only"
+else
+    echo "media-load: rtpengine (userspace, --table=-1) on ng 127.0.0.1:$NG_PORT" >&2
+    "${pin_relay[@]}" "$rtpengine_bin" --config-file=none --table=-1 --foreground --log-stderr \
+        --log-level=4 --interface=127.0.0.1 --listen-ng="127.0.0.1:$NG_PORT" \
+        --port-min="$RTP_MIN" --port-max="$RTP_MAX" --pidfile="$work/rtpengine.pid" \
+        >"$work/rtpengine.log" 2>&1 &
+    rtpengine_pid=$!
+    pids+=($rtpengine_pid)
+    if ! wait_udp "$NG_PORT" || ! kill -0 "$rtpengine_pid" 2>/dev/null; then
+        echo "rtpengine: did not start; switchd figures only"
+        show_logs "$work/rtpengine.log"
+    elif ! python3 "$here/media_load.py" rtpengine-setup --calls "$CALLS" --ng-port "$NG_PORT" \
+            --uac-port "$UAC_MEDIA" --uas-port "$UAS_MEDIA" --inf "$work/uas-rtpengine.csv"; then
+        echo "rtpengine: offer/answer failed; switchd figures only"
+        show_logs "$work/rtpengine.log"
+    else
+        start_uas "$work/uas-rtpengine.csv"
+        start_uac "$UAS_PORT"
+        if python3 "$here/media_load.py" rtpengine-measure --calls "$CALLS" \
+                --pid "$rtpengine_pid" --ng-port "$NG_PORT" --window "$WINDOW" \
+                --warmup "$WARMUP" --result-file "$work/rtpengine.result" \
+                ${DUMP_QUERY:+--dump-query}; then
+            rtpengine_per=$(cat "$work/rtpengine.result")
+        else
+            echo "rtpengine: measurement failed; switchd figures only"
+            show_logs "$work/rtpengine.log" "$work/uac-errors.log" "$work/uas-errors.log"
+        fi
+    fi
+fi
+
+echo "switchd: $switchd_per ms CPU per bridged call-second (target <= 0.6)"
+if [ -n "$rtpengine_per" ]; then
+    echo "rtpengine: $rtpengine_per ms CPU per bridged call-second"
+    awk -v a="$switchd_per" -v b="$rtpengine_per" \
+        'BEGIN { if (b > 0) printf "ratio switchd/rtpengine: %.2f\n", a / b }'
+fi

@@ -1,0 +1,431 @@
+#!/usr/bin/env python3
+"""Drives media-load.sh's call pairs and measures the relay's CPU and loss.
+
+Standard library only. Three subcommands:
+
+  switchd            Subscribes to switchd's events, answers each parked
+                     inbound call, originates its partner to the echoing
+                     sipp uas, bridges the pair, then measures.
+  rtpengine-setup    Creates N call pairs in rtpengine over its ng protocol
+                     (bencode over UDP) and writes sipp's injection file with
+                     the relay port each caller must send to.
+  rtpengine-measure  Waits for media on every pair, measures, deletes them.
+
+The measurement is the same for both relays: the daemon's utime+stime from
+/proc/PID/stat over WINDOW seconds, divided by calls x WINDOW, and the RTP
+packet counters the relay itself reports, taken at both ends of the window.
+Every socket here is either a Unix socket or UDP to 127.0.0.1.
+"""
+
+import argparse
+import json
+import os
+import select
+import socket
+import sys
+import time
+
+PACKETS_PER_SECOND = 50  # G.711 at 20 ms per packet
+
+
+def log(msg):
+    print(f"media-load: {msg}", file=sys.stderr, flush=True)
+
+
+class Cpu:
+    """utime and stime of the whole process (all threads), in milliseconds."""
+
+    def __init__(self, pid):
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        # The command name may hold spaces; fields resume after its ')'.
+        fields = stat[stat.rindex(")") + 2:].split()
+        tick_ms = 1000.0 / os.sysconf("SC_CLK_TCK")
+        self.user = int(fields[11]) * tick_ms  # utime, field 14
+        self.system = int(fields[12]) * tick_ms  # stime, field 15
+
+    def __sub__(self, earlier):
+        delta = Cpu.__new__(Cpu)
+        delta.user = self.user - earlier.user
+        delta.system = self.system - earlier.system
+        return delta
+
+    @property
+    def total(self):
+        return self.user + self.system
+
+
+def report(label, calls, window, cpu, counts):
+    """Prints one relay's figures; `counts` maps a name to a packet delta."""
+    per_call_second = cpu.total / (calls * window)
+    print(f"{label}: {calls} bridged G.711 calls, {window:.1f} s window")
+    print(f"{label}: CPU {cpu.total:.0f} ms (user {cpu.user:.0f}, system {cpu.system:.0f})"
+          f" = {per_call_second:.3f} ms per call-second"
+          f" ({cpu.total / window / 10:.1f} % of one core)")
+    expected = calls * PACKETS_PER_SECOND * window
+    for name, value in counts.items():
+        print(f"{label}: {name}: {value}")
+    caller_in = counts.get("packets in from callers", 0)
+    callee_in = counts.get("packets in from callees (echo)", 0)
+    print(f"{label}: caller packets/s per call: {caller_in / (calls * window):.1f}"
+          f" (sipp sends {PACKETS_PER_SECOND}); expected about {expected:.0f} per direction")
+    if caller_in:
+        lost = caller_in - callee_in
+        # Counters are read while media flows: a few packets in flight at
+        # either edge of the window may show up as a difference either way.
+        print(f"{label}: round-trip loss (caller in - echo in, +/- packets in flight):"
+              f" {lost} = {100.0 * lost / caller_in:.3f} %")
+    return per_call_second
+
+
+# ---------------------------------------------------------------- switchd
+
+
+class Control:
+    """Newline-delimited JSON over switchd's Unix control socket."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.buf = b""
+        self.next_id = 1
+        self.replies = {}
+        self.events = []
+
+    def send(self, cmd, **args):
+        req_id = self.next_id
+        self.next_id += 1
+        self.sock.sendall((json.dumps({"id": req_id, "cmd": cmd, **args}) + "\n").encode())
+        return req_id
+
+    def pump(self, timeout):
+        """Reads what arrives within `timeout` seconds into replies/events."""
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        if not ready:
+            return
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise SystemExit("media-load: switchd closed the control socket")
+        self.buf += data
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            if not line.strip():
+                continue
+            msg = json.loads(line)
+            if "event" in msg:
+                self.events.append(msg)
+            else:
+                self.replies[msg.get("id")] = msg
+
+    def call(self, cmd, timeout=10.0, **args):
+        req_id = self.send(cmd, **args)
+        deadline = time.monotonic() + timeout
+        while req_id not in self.replies:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SystemExit(f"media-load: no reply to {cmd} within {timeout} s")
+            self.pump(left)
+        reply = self.replies.pop(req_id)
+        if not reply.get("ok"):
+            raise SystemExit(f"media-load: {cmd} failed: {reply.get('error')}")
+        return reply
+
+
+def switchd_counts(ctl, pairs):
+    """Sums the media counters of the bridged legs, by role."""
+    legs = {leg["id"]: leg for leg in ctl.call("legs")["legs"]}
+    sums = {"caller_in": 0, "caller_out": 0, "callee_in": 0, "callee_out": 0,
+            "caller_lost": 0, "callee_lost": 0}
+    for a, b in pairs.items():
+        for role, leg_id in (("caller", a), ("callee", b)):
+            media = legs.get(leg_id, {}).get("media") or {}
+            sums[f"{role}_in"] += media.get("packets_in", 0)
+            sums[f"{role}_out"] += media.get("packets_out", 0)
+            sums[f"{role}_lost"] += media.get("lost", 0)
+    return sums, ctl.call("stats")["stats"]
+
+
+def run_switchd(args):
+    ctl = Control(args.socket)
+    ctl.call("subscribe")
+    open(args.ready_file, "w").close()
+    log(f"subscribed; waiting for {args.calls} inbound calls")
+
+    callee_of = {}    # inbound leg -> outbound leg
+    answered = set()
+    bridge_ids = {}   # request id -> inbound leg
+    bridged = set()
+    pending = {}      # request id -> what it was, for error reports
+    deadline = time.monotonic() + args.setup_timeout
+    while len(bridged) < args.calls:
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"media-load: only {len(bridged)} of {args.calls} pairs bridged after "
+                f"{args.setup_timeout} s ({len(callee_of)} inbound, {len(answered)} legs answered)")
+        ctl.pump(0.2)
+        for rid in [r for r in ctl.replies if r in pending]:
+            reply = ctl.replies.pop(rid)
+            what = pending.pop(rid)
+            if not reply.get("ok"):
+                raise SystemExit(f"media-load: {what} failed: {reply.get('error')}")
+            if rid in bridge_ids:
+                bridged.add(bridge_ids.pop(rid))
+        events, ctl.events = ctl.events, []
+        for ev in events:
+            name = ev["event"]
+            if name == "leg.incoming":
+                a = ev["leg"]["id"]
+                b = f"load-b{len(callee_of)}"
+                callee_of[a] = b
+                pending[ctl.send("answer", leg=a)] = f"answer {a}"
+                pending[ctl.send("originate", to=f"sip:echo@{args.uas}", leg=b,
+                                 ring_timeout=20)] = f"originate {b}"
+            elif name == "leg.answered":
+                answered.add(ev["leg"])
+            elif name == "leg.hungup":
+                raise SystemExit(f"media-load: leg hung up during setup: {ev}")
+            elif name == "gap":
+                raise SystemExit("media-load: event gap during setup")
+        for a, b in callee_of.items():
+            if a in answered and b in answered and a not in bridged \
+                    and a not in bridge_ids.values():
+                rid = ctl.send("bridge", leg=a, other=b)
+                bridge_ids[rid] = a
+                pending[rid] = f"bridge {a} {b}"
+    log(f"{args.calls} pairs bridged; {args.warmup} s warm-up")
+
+    time.sleep(args.warmup)
+    before, stats_before = switchd_counts(ctl, callee_of)
+    cpu_before = Cpu(args.pid)
+    t0 = time.monotonic()
+    time.sleep(args.window)
+    cpu_after = Cpu(args.pid)
+    window = time.monotonic() - t0
+    after, stats_after = switchd_counts(ctl, callee_of)
+    d = {k: after[k] - before[k] for k in before}
+    counts = {
+        "packets in from callers": d["caller_in"],
+        "packets relayed to callees": d["callee_out"],
+        "packets in from callees (echo)": d["callee_in"],
+        "packets relayed to callers": d["caller_out"],
+        "relay drops (in - relayed, both ways)":
+            d["caller_in"] - d["callee_out"] + d["callee_in"] - d["caller_out"],
+        "sequence gaps seen by the daemon (lost)": d["caller_lost"] + d["callee_lost"],
+    }
+    for name in sorted(stats_after):
+        if any(w in name for w in ("drop", "refused", "rtp_", "media_")) \
+                and isinstance(stats_after[name], int):
+            delta = stats_after[name] - stats_before.get(name, 0)
+            if delta and ("drop" in name or "refused" in name):
+                counts[f"stats {name} (delta)"] = delta
+    per = report("switchd", args.calls, window, cpu_after - cpu_before, counts)
+    with open(args.result_file, "w") as f:
+        f.write(f"{per:.3f}\n")
+
+    for a, b in callee_of.items():
+        pending[ctl.send("hangup", leg=a)] = f"hangup {a}"
+        pending[ctl.send("hangup", leg=b)] = f"hangup {b}"
+    end = time.monotonic() + 5
+    while pending and time.monotonic() < end:
+        ctl.pump(0.2)
+        for rid in [r for r in ctl.replies if r in pending]:
+            ctl.replies.pop(rid)
+            pending.pop(rid)
+
+
+# -------------------------------------------------------------- rtpengine
+
+
+def bencode(value):
+    if isinstance(value, int):
+        return b"i%de" % value
+    if isinstance(value, str):
+        value = value.encode()
+    if isinstance(value, bytes):
+        return b"%d:%s" % (len(value), value)
+    if isinstance(value, list):
+        return b"l" + b"".join(bencode(v) for v in value) + b"e"
+    if isinstance(value, dict):
+        items = sorted((k.encode() if isinstance(k, str) else k, v) for k, v in value.items())
+        return b"d" + b"".join(bencode(k) + bencode(v) for k, v in items) + b"e"
+    raise TypeError(f"cannot bencode {type(value)}")
+
+
+def bdecode(data, i=0):
+    """Decodes one value at data[i:]; returns (value, next index)."""
+    c = data[i:i + 1]
+    if c == b"i":
+        end = data.index(b"e", i)
+        return int(data[i + 1:end]), end + 1
+    if c == b"l":
+        out, i = [], i + 1
+        while data[i:i + 1] != b"e":
+            v, i = bdecode(data, i)
+            out.append(v)
+        return out, i + 1
+    if c == b"d":
+        out, i = {}, i + 1
+        while data[i:i + 1] != b"e":
+            k, i = bdecode(data, i)
+            v, i = bdecode(data, i)
+            out[k if isinstance(k, str) else k.decode(errors="replace")] = v
+        return out, i + 1
+    colon = data.index(b":", i)
+    n = int(data[i:colon])
+    raw = data[colon + 1:colon + 1 + n]
+    try:
+        return raw.decode(), colon + 1 + n
+    except UnicodeDecodeError:
+        return raw, colon + 1 + n
+
+
+class Ng:
+    """rtpengine's ng control protocol: "cookie <bencoded dict>" over UDP."""
+
+    def __init__(self, port):
+        self.addr = ("127.0.0.1", port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(5)
+        self.seq = 0
+
+    def call(self, command, **args):
+        self.seq += 1
+        cookie = f"{os.getpid()}_{self.seq}".encode()
+        self.sock.sendto(cookie + b" " + bencode({"command": command, **args}), self.addr)
+        while True:
+            data, _ = self.sock.recvfrom(1 << 20)
+            if data.startswith(cookie + b" "):
+                reply, _ = bdecode(data, len(cookie) + 1)
+                if reply.get("result") not in ("ok", "pong"):
+                    raise SystemExit(f"media-load: rtpengine {command}: {reply}")
+                return reply
+
+
+def sdp(port, session):
+    return ("v=0\r\n"
+            f"o=- {session} 1 IN IP4 127.0.0.1\r\n"
+            "s=-\r\n"
+            "c=IN IP4 127.0.0.1\r\n"
+            "t=0 0\r\n"
+            f"m=audio {port} RTP/AVP 0\r\n"
+            "a=rtpmap:0 PCMU/8000\r\n"
+            "a=ptime:20\r\n")
+
+
+def sdp_port(text):
+    for line in text.splitlines():
+        if line.startswith("m=audio "):
+            return int(line.split()[1])
+    raise SystemExit(f"media-load: no m=audio in rtpengine's SDP: {text!r}")
+
+
+def run_rtpengine_setup(args):
+    ng = Ng(args.ng_port)
+    ng.call("ping")
+    lines = ["SEQUENTIAL"]
+    for i in range(args.calls):
+        # No ICE: sipp does not speak it, and switchd adds none either.
+        call = {"call-id": f"load-{i}", "from-tag": f"a{i}", "ICE": "remove"}
+        offer = ng.call("offer", sdp=sdp(args.uac_port, 1000 + i), **call)
+        # What the callee would be told: the relay port it sends to.
+        callee_side = sdp_port(offer["sdp"])
+        answer = ng.call("answer", sdp=sdp(args.uas_port, 5000 + i), **call,
+                         **{"to-tag": f"b{i}"})
+        caller_side = sdp_port(answer["sdp"])
+        lines.append(f"{caller_side};")
+        if i == 0:
+            log(f"rtpengine pair 0: caller sends to {caller_side}, callee to {callee_side}")
+    with open(args.inf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    log(f"rtpengine: {args.calls} call pairs offered and answered")
+
+
+def rtpengine_counts(ng, calls):
+    """Packets rtpengine received from callers and from callees."""
+    caller_in = callee_in = 0
+    flowing = 0
+    for i in range(calls):
+        reply = ng.call("query", **{"call-id": f"load-{i}"})
+        per_tag = {}
+        for tag, info in (reply.get("tags") or {}).items():
+            packets = 0
+            for media in info.get("medias", []):
+                for stream in media.get("streams", []):
+                    stats = stream.get("stats") or {}
+                    # Only RTP streams (even ports); RTCP is counted apart.
+                    if stream.get("local port", 0) % 2 == 0:
+                        packets += stats.get("packets", 0)
+            per_tag[tag] = packets
+        a, b = per_tag.get(f"a{i}", 0), per_tag.get(f"b{i}", 0)
+        caller_in += a
+        callee_in += b
+        flowing += 1 if a and b else 0
+    return {"caller_in": caller_in, "callee_in": callee_in}, flowing
+
+
+def run_rtpengine_measure(args):
+    ng = Ng(args.ng_port)
+    deadline = time.monotonic() + args.setup_timeout
+    while True:
+        _, flowing = rtpengine_counts(ng, args.calls)
+        if flowing == args.calls:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"media-load: rtpengine: media flows on only {flowing} of "
+                             f"{args.calls} pairs after {args.setup_timeout} s")
+        time.sleep(0.5)
+    log(f"rtpengine: media flows on all {args.calls} pairs; {args.warmup} s warm-up")
+    if args.dump_query:
+        print(json.dumps(ng.call("query", **{"call-id": "load-0"}), default=repr)[:3000],
+              file=sys.stderr)
+    time.sleep(args.warmup)
+    before, _ = rtpengine_counts(ng, args.calls)
+    cpu_before = Cpu(args.pid)
+    t0 = time.monotonic()
+    time.sleep(args.window)
+    cpu_after = Cpu(args.pid)
+    window = time.monotonic() - t0
+    after, _ = rtpengine_counts(ng, args.calls)
+    counts = {
+        "packets in from callers": after["caller_in"] - before["caller_in"],
+        "packets in from callees (echo)": after["callee_in"] - before["callee_in"],
+    }
+    per = report("rtpengine", args.calls, window, cpu_after - cpu_before, counts)
+    with open(args.result_file, "w") as f:
+        f.write(f"{per:.3f}\n")
+    for i in range(args.calls):
+        ng.call("delete", **{"call-id": f"load-{i}", "from-tag": f"a{i}"})
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="mode", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--calls", type=int, required=True)
+    for mode in ("switchd", "rtpengine-measure"):
+        s = sub.add_parser(mode, parents=[common])
+        s.add_argument("--pid", type=int, required=True)
+        s.add_argument("--window", type=float, default=20)
+        s.add_argument("--warmup", type=float, default=3)
+        s.add_argument("--setup-timeout", type=float, default=60)
+        s.add_argument("--result-file", required=True)
+        if mode == "switchd":
+            s.add_argument("--socket", required=True)
+            s.add_argument("--uas", required=True, help="host:port of the echoing uas")
+            s.add_argument("--ready-file", required=True)
+        else:
+            s.add_argument("--ng-port", type=int, required=True)
+            s.add_argument("--dump-query", action="store_true")
+    s = sub.add_parser("rtpengine-setup", parents=[common])
+    s.add_argument("--ng-port", type=int, required=True)
+    s.add_argument("--uac-port", type=int, required=True, help="the callers' RTP port")
+    s.add_argument("--uas-port", type=int, required=True, help="the callees' RTP port")
+    s.add_argument("--inf", required=True, help="sipp injection file to write")
+    args = p.parse_args()
+    {"switchd": run_switchd, "rtpengine-setup": run_rtpengine_setup,
+     "rtpengine-measure": run_rtpengine_measure}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()
