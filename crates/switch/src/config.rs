@@ -32,6 +32,25 @@ pub struct Route {
     pub action: RouteAction,
 }
 
+/// When a leg whose SDP negotiated no telephone-event gets an in-band
+/// (Goertzel) DTMF detector. The detector needs the leg's audio decoded
+/// every 20 ms, which a same-codec bridge otherwise never does: it relays
+/// packets untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InbandDtmf {
+    /// While the switch terminates the leg's media rather than relaying it:
+    /// a `collect` runs on it, something plays on it, or it is not bridged
+    /// (answered and idle, or bridged across codecs, where the audio is
+    /// decoded anyway). A leg relayed untouched (bridged with a same-codec
+    /// peer, or echoing) has none unless a `collect` runs on it.
+    #[default]
+    Auto,
+    /// On every leg without telephone-event, bridged or not.
+    Always,
+    /// Never: digits come only from RFC 4733 telephone-events and SIP INFO.
+    Never,
+}
+
 /// Settings of the switch.
 #[derive(Debug, Clone)]
 pub struct SwitchConfig {
@@ -55,12 +74,14 @@ pub struct SwitchConfig {
     pub media_timeout: Duration,
     /// Hang up a leg on its media timeout (cause `recovery_on_timer_expire`).
     pub media_timeout_hangup: bool,
+    /// When legs without telephone-event get an in-band DTMF detector.
+    pub inband_dtmf: InbandDtmf,
 }
 
 impl Default for SwitchConfig {
     /// Defaults an operator would pick: 1,000 legs, 30 s park, 60 s ring,
     /// ended legs visible for a minute, RTP on 16384..=32767, media timeout
-    /// 30 s reported without hanging up.
+    /// 30 s reported without hanging up, in-band DTMF detection `Auto`.
     fn default() -> Self {
         Self {
             endpoint: EndpointConfig::default(),
@@ -73,6 +94,7 @@ impl Default for SwitchConfig {
             ended_leg_retention: Duration::from_secs(60),
             media_timeout: Duration::from_secs(30),
             media_timeout_hangup: false,
+            inband_dtmf: InbandDtmf::Auto,
         }
     }
 }

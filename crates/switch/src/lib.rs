@@ -39,7 +39,7 @@
 //! - 503 answers carry Retry-After: 5 s when full, 30 s while draining.
 //!
 //! # Layout
-//! - [`config`]: [`SwitchConfig`], [`Route`], [`ResolveRequest`].
+//! - [`config`]: [`SwitchConfig`], [`InbandDtmf`], [`Route`], [`ResolveRequest`].
 //! - `switch`: the [`Switch`], its tables and the dispatch of endpoint events.
 //! - `inbound`: new INVITEs, routing, park, `ring`/`answer`/`reject`.
 //! - `originate` (with `args`, `invite`): checking `originate` and building
@@ -73,7 +73,7 @@ mod switch;
 mod timers;
 mod trunks;
 
-pub use config::{ResolveRequest, Route, RouteAction, SwitchConfig};
+pub use config::{InbandDtmf, ResolveRequest, Route, RouteAction, SwitchConfig};
 pub use error::SwitchError;
 pub use media::{FinishedRecording, RtpTransmit, SocketAction};
 pub use stats::SwitchStats;

@@ -113,6 +113,8 @@ pub struct SwitchStats {
     pub media_legs: u64,
     /// Gauge: legs bridged to a leg with another codec (transcoded).
     pub media_transcoding_legs: u64,
+    /// Gauge: legs with an in-band DTMF detector (their audio decoded and scanned every 20 ms).
+    pub media_inband_detectors: u64,
     /// Counter: RTP packets accepted from peers.
     pub media_packets_in: u64,
     /// Counter: RTP packets sent (relayed, echoed, played, DTMF).
@@ -159,6 +161,7 @@ impl SwitchStats {
             ("sip_send_failures", self.sip_send_failures),
             ("media_legs", self.media_legs),
             ("media_transcoding_legs", self.media_transcoding_legs),
+            ("media_inband_detectors", self.media_inband_detectors),
             ("media_packets_in", self.media_packets_in),
             ("media_packets_out", self.media_packets_out),
             ("media_strays", self.media_strays),
@@ -237,6 +240,7 @@ impl Switch {
             sip_send_failures: c.sip_send_failures,
             media_legs: count(engine.legs),
             media_transcoding_legs: transcoding,
+            media_inband_detectors: count(self.inband_detectors()),
             media_packets_in: media.packets_in,
             media_packets_out: media.packets_out,
             media_strays: media.strays,

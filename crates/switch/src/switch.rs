@@ -88,6 +88,7 @@ impl Switch {
             config.media_timeout,
             config.media_timeout_hangup,
             config.max_legs,
+            config.inband_dtmf,
         );
         let mut switch = Self {
             settings: Settings {

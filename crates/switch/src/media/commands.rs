@@ -23,6 +23,7 @@ impl Switch {
                 let result = self.negotiated_audio(leg).map(|_| ());
                 if result.is_ok() {
                     self.stop_any_play(now, leg);
+                    self.update_inband(now, leg);
                 }
                 (leg, result)
             }
@@ -66,6 +67,8 @@ impl Switch {
                 audio.link = Some(Link::Bridge(peer.to_owned()));
             }
         }
+        self.update_inband(now, id);
+        self.update_inband(now, other);
         self.pump_media(now);
         Ok(())
     }
@@ -74,12 +77,18 @@ impl Switch {
     fn unbridge(&mut self, now: Instant, id: &str) -> Result<(), SwitchError> {
         let audio = self.negotiated_audio(id)?;
         let engine_id = audio.engine_id;
-        if let Some(Link::Bridge(other)) = audio.link.take()
-            && let Some(other) = self.media.legs.get_mut(&other)
-        {
+        let peer = match audio.link.take() {
+            Some(Link::Bridge(other)) => Some(other),
+            _ => None,
+        };
+        if let Some(other) = peer.as_ref().and_then(|p| self.media.legs.get_mut(p)) {
             other.link = None;
         }
         self.media.engine.unbridge(now, engine_id);
+        self.update_inband(now, id);
+        if let Some(peer) = peer {
+            self.update_inband(now, &peer);
+        }
         Ok(())
     }
 
@@ -97,7 +106,9 @@ impl Switch {
         self.media
             .engine
             .echo(now, engine_id, true)
-            .map_err(|_| SwitchError::MediaUnavailable { leg: id.to_owned() })
+            .map_err(|_| SwitchError::MediaUnavailable { leg: id.to_owned() })?;
+        self.update_inband(now, id);
+        Ok(())
     }
 
     fn stop_record(&mut self, now: Instant, id: &str) -> Result<(), SwitchError> {

@@ -2,7 +2,7 @@
 //! learns the negotiated SDP (and every renegotiation), and the leg's end
 //! closes the port, removes the engine leg and hands recordings over.
 
-use super::{ActiveRecording, FinishedRecording, LegAudio, Link, Playing, SocketAction, TapKind};
+use super::{ActiveRecording, FinishedRecording, LegAudio, Link, Playing, SocketAction};
 use crate::switch::Switch;
 use crate::timers::TimerKey;
 use std::collections::VecDeque;
@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 use switchd_control::{EventKind, LegInfo, LegMediaInfo};
 use switchd_media::codec::CodecKind;
 use switchd_media::engine::{LegId, LegMedia, LegMediaStats, MediaDirection};
-use switchd_player::dtmf::goertzel::{DetectorConfig, GoertzelDetector};
-use switchd_player::frames::InbandDetectorTap;
 use switchd_sip::sdp::{Codec, Direction, Negotiated};
 
 /// Counters of media, kept across the legs that come and go.
@@ -135,14 +133,14 @@ impl Switch {
                 }
             }
         }
-        if media.telephone_event.is_none() && audio.inband.is_none() {
-            let detector = GoertzelDetector::new(DetectorConfig::default());
-            let (tap, tones) = InbandDetectorTap::new(detector);
-            if engine.add_tap(now, audio.engine_id, Box::new(tap)).is_ok() {
-                audio.inband = Some(tones);
-                audio.taps.push(TapKind::Inband);
-                self.media.inband_legs.insert(id.to_owned());
-            }
+        let peer = match &audio.link {
+            Some(Link::Bridge(other)) => Some(other.clone()),
+            _ => None,
+        };
+        // A new codec or telephone-event may change who needs a detector.
+        self.update_inband(now, id);
+        if let Some(peer) = peer {
+            self.update_inband(now, &peer);
         }
         self.pump_media(now);
     }
@@ -165,9 +163,10 @@ impl Switch {
             drop(self.media.engine.remove_leg(now, audio.engine_id));
         }
         if let Some(Link::Bridge(other)) = &audio.link
-            && let Some(other) = self.media.legs.get_mut(other)
+            && let Some(peer) = self.media.legs.get_mut(other)
         {
-            other.link = None;
+            peer.link = None;
+            self.update_inband(now, other);
         }
         if audio.playing == Some(Playing::Requested) {
             self.events

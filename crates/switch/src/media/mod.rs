@@ -20,20 +20,29 @@
 //!   `stop_play`, another `play`, a collector prompt or hangup) emits
 //!   `play.stopped`.
 //! - An echoing leg reports itself in `bridged_with`.
+//! - In-band DTMF detection on legs without telephone-event follows
+//!   [`InbandDtmf`]: by default (`Auto`) only while the switch terminates
+//!   the leg's media (a `collect`, a `play`, no bridge, a transcoding
+//!   bridge), so a same-codec bridge or an echo relays packets without
+//!   decoding them. The detector comes and goes as that changes; when it
+//!   goes it is fed silence first, so a digit being heard is reported.
 //!
 //! # Layout
 //! - `mod.rs`: the public types, `MediaState`, datagrams in and out, the
 //!   engine's events and timers.
 //! - `legs`: a leg's port, negotiated media and end; `LegInfo.media`; stats.
 //! - `dtmf`: digits in (RFC 4733, INFO, in-band) and out (`send_dtmf`).
+//! - `inband`: when a leg has an in-band detector; attaching, detaching.
 //! - `prompts`: `play`, `collect`, `record` and what they start.
 //! - `commands`: `bridge`, `unbridge`, `echo`, `stop_play`, `stop_record`.
 
 mod commands;
 mod dtmf;
+mod inband;
 mod legs;
 mod prompts;
 
+use crate::config::InbandDtmf;
 use crate::switch::Switch;
 use bytes::Bytes;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -158,6 +167,8 @@ pub(crate) struct MediaState {
     pub socket_actions: VecDeque<SocketAction>,
     pub finished_recordings: VecDeque<FinishedRecording>,
     pub hangup_on_timeout: bool,
+    /// When legs without telephone-event get an in-band detector.
+    pub inband_policy: InbandDtmf,
     pub totals: MediaTotals,
 }
 
@@ -168,6 +179,7 @@ impl MediaState {
         media_timeout: Duration,
         hangup_on_timeout: bool,
         max_legs: usize,
+        inband_policy: InbandDtmf,
     ) -> Self {
         let config = EngineConfig {
             media_timeout,
@@ -184,6 +196,7 @@ impl MediaState {
             socket_actions: VecDeque::new(),
             finished_recordings: VecDeque::new(),
             hangup_on_timeout,
+            inband_policy,
             totals: MediaTotals::default(),
         }
     }

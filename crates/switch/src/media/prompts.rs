@@ -127,13 +127,15 @@ impl Switch {
             .engine
             .play(now, engine_id, Box::new(Playback::new(prompt, repeat)))
             .map_err(|_| SwitchError::MediaUnavailable { leg: id.to_owned() })?;
+        self.update_inband(now, id);
         self.events
             .push_back(EventKind::PlayStarted { leg: id.to_owned() });
         Ok(())
     }
 
     /// Stops whatever plays on the leg: a `play` reports `play.stopped`, a
-    /// collector prompt counts as finished for its collector.
+    /// collector prompt counts as finished for its collector. The leg's
+    /// in-band detector is the caller's to update (it may play again).
     pub(crate) fn stop_any_play(&mut self, now: Instant, id: &str) {
         let Some(audio) = self.media.legs.get_mut(id) else {
             return;
@@ -162,9 +164,11 @@ impl Switch {
             return;
         };
         match audio.playing.take() {
-            Some(Playing::Requested) => self
-                .events
-                .push_back(EventKind::PlayFinished { leg: id.to_owned() }),
+            Some(Playing::Requested) => {
+                self.events
+                    .push_back(EventKind::PlayFinished { leg: id.to_owned() });
+                self.update_inband(now, id);
+            }
             Some(Playing::CollectorPrompt) => {
                 if let Some(collector) = audio.collector.as_mut() {
                     collector.handle_prompt_finished(now);
@@ -192,19 +196,22 @@ impl Switch {
         let mut collector = Collector::new(spec);
         collector.start(now);
         audio.collector = Some(collector);
+        self.update_inband(now, id);
         self.drive_collector(now, id);
         self.reschedule_media(id);
         Ok(())
     }
 
-    /// Carries out what the leg's collector asks for.
+    /// Carries out what the leg's collector asks for; a collector that
+    /// ended may take the leg's in-band detector with it.
     pub(crate) fn drive_collector(&mut self, now: Instant, id: &str) {
+        let mut ended = false;
         loop {
             let Some(audio) = self.media.legs.get_mut(id) else {
                 return;
             };
             let Some(event) = audio.collector.as_mut().and_then(Collector::poll_event) else {
-                return;
+                break;
             };
             let engine_id = audio.engine_id;
             match event {
@@ -233,6 +240,7 @@ impl Switch {
                 }
                 CollectorEvent::Done { digits, reason } => {
                     audio.collector = None;
+                    ended = true;
                     let reason = match reason {
                         DoneReason::MaxDigits => CollectReason::MaxDigits,
                         DoneReason::Terminator => CollectReason::Terminator,
@@ -246,10 +254,14 @@ impl Switch {
                 }
                 CollectorEvent::Timeout => {
                     audio.collector = None;
+                    ended = true;
                     self.events
                         .push_back(EventKind::CollectTimeout { leg: id.to_owned() });
                 }
             }
+        }
+        if ended {
+            self.update_inband(now, id);
         }
     }
 
@@ -282,15 +294,8 @@ impl Switch {
         let Some(recording) = audio.recording.take() else {
             return false;
         };
-        let taps = self.media.engine.remove_taps(now, audio.engine_id);
-        let kinds = std::mem::take(&mut audio.taps);
-        for (tap, kind) in taps.into_iter().zip(kinds) {
-            if kind != TapKind::Recorder
-                && self.media.engine.add_tap(now, audio.engine_id, tap).is_ok()
-            {
-                audio.taps.push(kind);
-            }
-        }
+        // The recorder writes through its handle: the tap itself can go.
+        drop(self.take_tap(now, id, TapKind::Recorder));
         self.media.finished_recordings.push_back(FinishedRecording {
             leg: id.to_owned(),
             paths: recording.paths,

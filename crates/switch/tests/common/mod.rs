@@ -11,7 +11,7 @@ use switchd_sip::message::{ParseLimits, Parsed, parse};
 use switchd_sip::rsip;
 use switchd_sip::rsip::Method;
 use switchd_sip::{EndpointConfig, Peer, Transport};
-use switchd_switch::{Route, RouteAction, Switch, SwitchConfig};
+use switchd_switch::{InbandDtmf, Route, RouteAction, Switch, SwitchConfig};
 
 pub const SWITCH: &str = "127.0.0.1:5060";
 pub const PEER: &str = "127.0.0.1:5070";
@@ -52,6 +52,7 @@ pub fn config() -> SwitchConfig {
         ended_leg_retention: Duration::from_secs(60),
         media_timeout: Duration::from_secs(30),
         media_timeout_hangup: false,
+        inband_dtmf: InbandDtmf::Auto,
     }
 }
 

@@ -143,6 +143,24 @@ pub struct MediaConfig {
     pub prompt_cache_entries: usize,
     /// Whether a leg is also hung up on its media timeout.
     pub media_timeout_hangup: bool,
+    /// When legs without telephone-event get an in-band DTMF detector.
+    pub inband_dtmf: InbandDtmfConfig,
+}
+
+/// `[media] inband_dtmf`: when legs whose SDP has no telephone-event have
+/// their audio decoded and scanned for DTMF tones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InbandDtmfConfig {
+    /// While the switch terminates the leg's media (a `collect`, a `play`,
+    /// not bridged, bridged across codecs); not on a same-codec bridge or
+    /// an echo without a `collect`.
+    #[default]
+    Auto,
+    /// On every such leg, bridged or not.
+    Always,
+    /// Never: digits come from RFC 4733 and SIP INFO only.
+    Never,
 }
 
 impl Default for MediaConfig {
@@ -153,6 +171,7 @@ impl Default for MediaConfig {
             tts_cache: PathBuf::from("/run/switchd/tts"),
             prompt_cache_entries: 256,
             media_timeout_hangup: false,
+            inband_dtmf: InbandDtmfConfig::Auto,
         }
     }
 }

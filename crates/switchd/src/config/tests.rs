@@ -223,6 +223,23 @@ fn media_settings_and_the_rtp_address() {
 }
 
 #[test]
+fn inband_dtmf_is_a_media_policy() {
+    assert_eq!(
+        parse("").unwrap().switch_config(Vec::new()).inband_dtmf,
+        switchd_switch::InbandDtmf::Auto
+    );
+    for (text, policy) in [
+        ("always", switchd_switch::InbandDtmf::Always),
+        ("never", switchd_switch::InbandDtmf::Never),
+        ("auto", switchd_switch::InbandDtmf::Auto),
+    ] {
+        let config = parse(&format!("[media]\ninband_dtmf = \"{text}\"")).unwrap();
+        assert_eq!(config.switch_config(Vec::new()).inband_dtmf, policy);
+    }
+    assert!(parse("[media]\ninband_dtmf = \"sometimes\"").is_err());
+}
+
+#[test]
 fn echo_is_a_route_action() {
     let text = "[[route]]\nuser = \"*\"\naction = \"echo\"";
     let routes = parse(text).unwrap().switch_routes();

@@ -1,13 +1,13 @@
 //! Checks that go beyond the schema, and the typed settings built from a
 //! valid config for the switch and the endpoint.
 
-use super::{Config, RouteActionConfig, RouteConfig};
+use super::{Config, InbandDtmfConfig, RouteActionConfig, RouteConfig};
 use crate::Error;
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use switchd_sip::{EndpointConfig, Transport};
-use switchd_switch::{Route, RouteAction, SwitchConfig};
+use switchd_switch::{InbandDtmf, Route, RouteAction, SwitchConfig};
 
 /// A failed check: the key and what is wrong with it.
 struct Invalid {
@@ -290,6 +290,11 @@ impl Config {
             ended_leg_retention: seconds(self.calls.ended_leg_retention),
             media_timeout: seconds(self.media.media_timeout),
             media_timeout_hangup: self.media.media_timeout_hangup,
+            inband_dtmf: match self.media.inband_dtmf {
+                InbandDtmfConfig::Auto => InbandDtmf::Auto,
+                InbandDtmfConfig::Always => InbandDtmf::Always,
+                InbandDtmfConfig::Never => InbandDtmf::Never,
+            },
         }
     }
 }

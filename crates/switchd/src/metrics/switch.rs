@@ -54,6 +54,10 @@ pub(super) fn describe() {
         "switchd_media_legs",
         "Legs with negotiated media, all and transcoded."
     );
+    describe_gauge!(
+        "switchd_media_inband_detectors",
+        "Legs with an in-band DTMF detector (audio decoded and scanned every 20 ms)."
+    );
     describe_counter!(
         "switchd_media_packets_total",
         "RTP packets the media engine accepted and sent, by direction."
@@ -151,6 +155,7 @@ pub(crate) fn publish_switch_stats(stats: &SwitchStats) {
 fn publish_media_stats(stats: &SwitchStats) {
     gauge!("switchd_media_legs", "kind" => "all").set(stats.media_legs as f64);
     gauge!("switchd_media_legs", "kind" => "transcoding").set(stats.media_transcoding_legs as f64);
+    gauge!("switchd_media_inband_detectors").set(stats.media_inband_detectors as f64);
     counter!("switchd_media_packets_total", "direction" => "in").absolute(stats.media_packets_in);
     counter!("switchd_media_packets_total", "direction" => "out").absolute(stats.media_packets_out);
     let dropped = [
