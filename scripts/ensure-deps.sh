@@ -5,18 +5,27 @@
 # toolchain, pkg-config and libopus-dev (for the Opus binding). As root the
 # missing ones are installed with apt-get; otherwise the script names them
 # and exits 1.
+#
+# `ensure-deps.sh build` checks only what building needs (a C toolchain,
+# pkg-config, libopus-dev): the README's run command uses that.
 set -euo pipefail
+only_build=false
+[ "${1:-}" = build ] && only_build=true
 
 # command → Debian package
 declare -A needed=(
-    [sipp]=sip-tester
-    [sox]=sox
-    [espeak-ng]=espeak-ng
-    [unshare]=util-linux
-    [ip]=iproute2
     [cc]=build-essential
     [pkg-config]=pkg-config
 )
+if ! $only_build; then
+    needed+=(
+        [sipp]=sip-tester
+        [sox]=sox
+        [espeak-ng]=espeak-ng
+        [unshare]=util-linux
+        [ip]=iproute2
+    )
+fi
 missing=()
 for cmd in "${!needed[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
