@@ -91,6 +91,7 @@ impl Switch {
             offer,
             early_answer: None,
             awaiting_ack: false,
+            bye_on_ack: false,
             answered_tx: None,
         }));
         let leg = Leg {

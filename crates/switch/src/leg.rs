@@ -23,6 +23,9 @@ pub(crate) struct InboundCall {
     pub awaiting_ack: bool,
     /// The tx of the 2xx still waiting for its ACK.
     pub answered_tx: Option<ServerTxId>,
+    /// The leg was hung up while its 2xx waited for the ACK: the BYE goes
+    /// out when the ACK comes, or when it never does (RFC 3261 §15).
+    pub bye_on_ack: bool,
 }
 
 /// Outbound-only state: the INVITE we sent.

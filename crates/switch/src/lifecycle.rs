@@ -25,6 +25,17 @@ impl Switch {
             return;
         }
         let answered = leg.state == LegState::Answered;
+        if let Side::Inbound(call) = &mut leg.side
+            && answered
+            && call.awaiting_ack
+        {
+            // RFC 3261 §15: no BYE before the ACK of our 2xx (or its timeout).
+            call.bye_on_ack = true;
+            leg.state = LegState::Ending;
+            leg.ending_cause = Some(cause);
+            self.timers.cancel(&TimerKey::MaxDuration(id.to_owned()));
+            return;
+        }
         match &mut leg.side {
             Side::Inbound(call) if !answered => {
                 let tx = call.tx.take();
@@ -98,8 +109,25 @@ impl Switch {
     /// dialog is dead (RFC 3261 §13.3.1.4), end it with BYE.
     pub(crate) fn on_ack_timeout(&mut self, now: Instant, tx: ServerTxId) {
         if let Some(id) = self.server_txs.remove(&tx) {
-            self.end_leg(now, &id, HangupCause::RecoveryOnTimerExpire);
+            if let Some(cause) = self.end_ack_wait(&id) {
+                self.send_bye(now, &id, cause);
+            } else {
+                self.end_leg(now, &id, HangupCause::RecoveryOnTimerExpire);
+            }
         }
+    }
+
+    /// The wait for the ACK of an inbound leg's 2xx is over (ACK or
+    /// timeout). For a leg hung up meanwhile, returns the cause its BYE is
+    /// to carry.
+    pub(crate) fn end_ack_wait(&mut self, id: &str) -> Option<HangupCause> {
+        let leg = self.legs.get_mut(id)?;
+        let Side::Inbound(call) = &mut leg.side else {
+            return None;
+        };
+        call.awaiting_ack = false;
+        std::mem::take(&mut call.bye_on_ack)
+            .then(|| leg.ending_cause.unwrap_or(HangupCause::NormalClearing))
     }
 
     /// The leg is over: emits its one `leg.hungup` and drops everything

@@ -241,6 +241,15 @@ impl Switch {
             .and_then(|tx| self.server_txs.remove(&tx))
             .or_else(|| dialog_id_of_request(request).and_then(|d| self.dialogs.get(&d).cloned()));
         let Some(id) = id else { return };
+        if self
+            .legs
+            .get(&id)
+            .is_some_and(|l| l.state == LegState::Ending)
+            && let Some(cause) = self.end_ack_wait(&id)
+        {
+            self.send_bye(now, &id, cause);
+            return;
+        }
         let Some(leg) = self.leg_mut(&id) else { return };
         if tx.is_some() && leg.reinvite_tx == tx {
             leg.reinvite_tx = None;

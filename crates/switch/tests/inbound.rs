@@ -387,3 +387,47 @@ fn ended_legs_are_forgotten_after_the_retention() {
     assert_eq!(err.code, ErrorCode::UnknownLeg);
     assert_eq!(h.switch.stats().legs_retained, 0);
 }
+
+/// RFC 3261 §15: a leg hung up while our 2xx waits for its ACK sends its
+/// BYE only once the ACK arrives, or once the ACK is given up on.
+#[test]
+fn hangup_before_the_ack_waits_for_it() {
+    for ack_arrives in [true, false] {
+        let mut h = Harness::new();
+        let (mut call, text) = invite(&mut h, "park1", Some(OFFER));
+        h.deliver(&text);
+        let leg = incoming_leg(&h.take_events());
+        leg_info(h.command(Command::Answer { leg: leg.clone() }));
+        let ok = h.expect_response(200);
+
+        let info = leg_info(h.command(Command::Hangup {
+            leg: leg.clone(),
+            cause: None,
+        }));
+        assert_eq!(info.state, LegState::Ending);
+        let early: Vec<_> = h
+            .take_sent()
+            .into_iter()
+            .filter(|s| s.method() == Some(Method::Bye))
+            .collect();
+        assert!(early.is_empty(), "BYE sent before the ACK");
+
+        if ack_arrives {
+            ack(&mut h, &mut call, &ok, None);
+        } else {
+            // 64*T1 without an ACK (the 2xx is retransmitted meanwhile, and
+            // so is the BYE once it is out).
+            h.advance(Duration::from_secs(40));
+        }
+        let bye = h
+            .take_sent()
+            .into_iter()
+            .find(|s| s.method() == Some(Method::Bye))
+            .expect("BYE once the ACK came or was given up on");
+        let text = response_text(&bye, 200, "OK", None, &[], None);
+        h.deliver(&text);
+        let ended = hungup(&h.take_events());
+        assert_eq!(ended.len(), 1, "{ended:?}");
+        assert_eq!(ended[0].0, leg);
+    }
+}

@@ -429,8 +429,9 @@ async fn a_leg_whose_rtp_port_cannot_be_bound_is_hung_up() {
     // Someone else holds the RTCP port of the first pair.
     let _squatter = std::net::UdpSocket::bind(("127.0.0.1", daemon.port_min + 1)).unwrap();
     let caller = Caller::new().await;
-    caller.invite(daemon.sip(), "100").await;
-    // The 200 was on its way when the bind failed: the switch follows it with BYE.
+    // The 200 was on its way when the bind failed: once it is ACKed the
+    // switch ends the call with BYE (never before the ACK, RFC 3261 §15).
+    caller.call(daemon.sip(), "100").await;
     let bye = caller.sip_until("BYE ").await;
     let echoed: String = bye
         .lines()
