@@ -247,24 +247,24 @@ pub struct TrunkSpec {
     /// Host name or IP address.
     pub host: String,
     /// Port (default 5060).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// `udp` (default) or `tcp`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transport: Option<String>,
     /// User for From and REGISTER, and for digest unless `auth_user` is set.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// Digest password.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     /// Digest user name when it differs from `username`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_user: Option<String>,
     /// Whether to REGISTER and keep the registration fresh.
     #[serde(default)]
     pub register: bool,
     /// Requested registration lifetime in seconds (default 3600).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub register_expires: Option<u32>,
 }

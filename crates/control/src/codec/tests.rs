@@ -488,3 +488,20 @@ fn incoming_lines_are_told_apart_by_the_event_key() {
         Err(Error::MissingField { field: "event" })
     ));
 }
+
+#[test]
+fn unset_trunk_fields_are_omitted_not_null() {
+    let info = crate::TrunkInfo {
+        spec: crate::TrunkSpec {
+            name: "carrier".into(),
+            host: "127.0.0.1".into(),
+            ..Default::default()
+        },
+        source: "control".into(),
+        registration: "disabled".into(),
+    };
+    let value = serde_json::to_value(&info).unwrap();
+    let object = value.as_object().unwrap();
+    assert!(!object.contains_key("password"), "{value}");
+    assert!(object.values().all(|v| !v.is_null()), "{value}");
+}
