@@ -230,6 +230,7 @@ impl Running {
             tts: TtsSettings {
                 command: config.media.tts_command.clone(),
                 cache_dir: config.media.tts_cache.clone(),
+                max_entries: config.media.tts_cache_entries,
             },
         }));
         let sockets = Sockets {

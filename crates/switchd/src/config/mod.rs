@@ -139,6 +139,8 @@ pub struct MediaConfig {
     /// Directory of synthesized prompts (8 kHz WAV, one per voice and
     /// text), created on first use.
     pub tts_cache: PathBuf,
+    /// Most synthesized prompts kept in `tts_cache`; the oldest go first.
+    pub tts_cache_entries: usize,
     /// Most decoded prompts kept in memory.
     pub prompt_cache_entries: usize,
     /// Whether a leg is also hung up on its media timeout.
@@ -169,6 +171,7 @@ impl Default for MediaConfig {
             media_timeout: 30.0,
             tts_command: PathBuf::from("espeak-ng"),
             tts_cache: PathBuf::from("/run/switchd/tts"),
+            tts_cache_entries: 1000,
             prompt_cache_entries: 256,
             media_timeout_hangup: false,
             inband_dtmf: InbandDtmfConfig::Auto,

@@ -165,6 +165,11 @@ impl Config {
             media.prompt_cache_entries > 0,
             "media.prompt_cache_entries",
             "must be positive",
+        )?;
+        check(
+            media.tts_cache_entries > 0,
+            "media.tts_cache_entries",
+            "must be positive",
         )
     }
 

@@ -121,6 +121,7 @@ fn test_files() -> Arc<MediaFiles> {
         tts: crate::media::TtsSettings {
             command: "/nonexistent/tts".into(),
             cache_dir: std::env::temp_dir().join("switchd-core-tests-tts"),
+            max_entries: 4,
         },
     }))
 }

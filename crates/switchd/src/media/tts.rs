@@ -29,6 +29,9 @@ pub(crate) struct TtsSettings {
     pub command: PathBuf,
     /// The cache directory.
     pub cache_dir: PathBuf,
+    /// Most synthesized prompts kept there; the oldest go first. The
+    /// default directory is on a tmpfs, so this bounds memory too.
+    pub max_entries: usize,
 }
 
 /// Why a text could not be spoken: what to reply, and the message.
@@ -82,7 +85,15 @@ pub(crate) async fn synthesize(
     let converted = dir.join(format!("{key}.{unique}.tmp.wav"));
     let result = run_engine(settings, name, text, &raw).await;
     let result = match result {
-        Ok(()) => convert(raw.clone(), converted.clone(), cached.clone()).await,
+        Ok(()) => {
+            let store = Store {
+                raw: raw.clone(),
+                converted: converted.clone(),
+                cached: cached.clone(),
+                max_entries: settings.max_entries,
+            };
+            convert(store).await
+        }
         Err(error) => Err(error),
     };
     let _ = tokio::fs::remove_file(&raw).await;
@@ -144,7 +155,24 @@ async fn run_engine(
     Ok(())
 }
 
-async fn convert(raw: PathBuf, converted: PathBuf, cached: PathBuf) -> Result<(), TtsError> {
+/// The files of one synthesis: the engine's output, the converted prompt,
+/// and its name in the cache.
+struct Store {
+    raw: PathBuf,
+    converted: PathBuf,
+    cached: PathBuf,
+    max_entries: usize,
+}
+
+/// Converts the engine's output, stores it in the cache, then trims the
+/// cache to `max_entries` prompts.
+async fn convert(store: Store) -> Result<(), TtsError> {
+    let Store {
+        raw,
+        converted,
+        cached,
+        max_entries,
+    } = store;
     let joined = tokio::task::spawn_blocking(move || {
         resample::to_prompt_wav(&raw, &converted)
             .map_err(|error| {
@@ -157,7 +185,81 @@ async fn convert(raw: PathBuf, converted: PathBuf, cached: PathBuf) -> Result<()
                     (MediaFailure::Internal, message)
                 })
             })
+            .map(|()| {
+                if let Some(dir) = cached.parent() {
+                    trim_cache(dir, max_entries);
+                }
+            })
     })
     .await;
     joined.unwrap_or_else(|error| Err((MediaFailure::Internal, error.to_string())))
+}
+
+/// Removes the oldest cached prompts (`<32 hex digits>.wav`) beyond
+/// `max_entries`. Best effort: a file that cannot be read or removed stays.
+fn trim_cache(dir: &Path, max_entries: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut prompts: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| is_cached_prompt(&entry.file_name().to_string_lossy()))
+        .filter_map(|entry| {
+            let modified = entry.metadata().and_then(|m| m.modified()).ok()?;
+            Some((modified, entry.path()))
+        })
+        .collect();
+    if prompts.len() <= max_entries {
+        return;
+    }
+    prompts.sort();
+    let excess = prompts.len() - max_entries;
+    for (_, path) in prompts.into_iter().take(excess) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A finished cache entry (not an engine output or a file being converted).
+fn is_cached_prompt(name: &str) -> bool {
+    name.strip_suffix(".wav")
+        .is_some_and(|key| key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn trimming_removes_the_oldest_prompts_only() {
+        let dir = std::env::temp_dir().join(format!("switchd-tts-trim-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let epoch = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let names: Vec<String> = (0..3).map(|n| format!("{n:032x}.wav")).collect();
+        for (age, name) in names.iter().enumerate() {
+            let file = std::fs::File::create(dir.join(name)).unwrap();
+            file.set_modified(epoch + Duration::from_secs(age as u64))
+                .unwrap();
+        }
+        // A conversion in progress is not a cache entry.
+        std::fs::write(dir.join(format!("{:032x}.7.tmp.wav", 9)), b"").unwrap();
+
+        trim_cache(&dir, 2);
+
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            left,
+            vec![
+                names[1].clone(),
+                names[2].clone(),
+                format!("{:032x}.7.tmp.wav", 9)
+            ]
+        );
+    }
 }

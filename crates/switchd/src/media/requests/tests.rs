@@ -27,6 +27,7 @@ impl Scratch {
             tts: TtsSettings {
                 command: tts_command,
                 cache_dir: self.path("tts"),
+                max_entries: 2,
             },
         }))
     }
