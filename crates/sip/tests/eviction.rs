@@ -23,30 +23,6 @@ fn with_limit(max_transactions: usize) -> Harness {
     })
 }
 
-/// A response to a received request, echoing Via, From, Call-ID, CSeq and
-/// adding a To tag.
-fn response(request: &rsip::Request, code: u16) -> rsip::Response {
-    let mut headers = rsip::Headers::default();
-    for h in request.headers.iter() {
-        match h {
-            rsip::Header::Via(_)
-            | rsip::Header::From(_)
-            | rsip::Header::CallId(_)
-            | rsip::Header::CSeq(_) => headers.push(h.clone()),
-            rsip::Header::To(to) => headers.push(rsip::Header::To(
-                format!("{to};tag=b1").replace("To: ", "").into(),
-            )),
-            _ => {}
-        }
-    }
-    rsip::Response {
-        status_code: code.into(),
-        version: rsip::Version::V2,
-        headers,
-        body: Vec::new(),
-    }
-}
-
 impl Harness {
     /// Receives a request and answers it at once with `code`.
     fn answered(&mut self, method: &str, branch: &str, code: u16) -> ServerTxId {

@@ -10,28 +10,6 @@ use std::time::Duration;
 mod harness;
 use harness::*;
 
-fn response(request: &rsip::Request, code: u16) -> rsip::Response {
-    let mut headers = rsip::Headers::default();
-    for h in request.headers.iter() {
-        match h {
-            rsip::Header::Via(_)
-            | rsip::Header::From(_)
-            | rsip::Header::CallId(_)
-            | rsip::Header::CSeq(_) => headers.push(h.clone()),
-            rsip::Header::To(to) => headers.push(rsip::Header::To(
-                format!("{to};tag=b1").replace("To: ", "").into(),
-            )),
-            _ => {}
-        }
-    }
-    rsip::Response {
-        status_code: code.into(),
-        version: rsip::Version::V2,
-        headers,
-        body: Vec::new(),
-    }
-}
-
 #[test]
 fn server_sends_100_trying_after_200ms_of_silence() {
     let mut h = Harness::new();

@@ -12,6 +12,30 @@ use std::time::{Duration, Instant};
 
 pub(crate) const MS: fn(u64) -> Duration = Duration::from_millis;
 
+/// A response to a received request, echoing Via, From, Call-ID, CSeq and
+/// adding a To tag.
+pub(crate) fn response(request: &rsip::Request, code: u16) -> rsip::Response {
+    let mut headers = rsip::Headers::default();
+    for h in request.headers.iter() {
+        match h {
+            rsip::Header::Via(_)
+            | rsip::Header::From(_)
+            | rsip::Header::CallId(_)
+            | rsip::Header::CSeq(_) => headers.push(h.clone()),
+            rsip::Header::To(to) => headers.push(rsip::Header::To(
+                format!("{to};tag=b1").replace("To: ", "").into(),
+            )),
+            _ => {}
+        }
+    }
+    rsip::Response {
+        status_code: code.into(),
+        version: rsip::Version::V2,
+        headers,
+        body: Vec::new(),
+    }
+}
+
 pub(crate) fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()
 }
