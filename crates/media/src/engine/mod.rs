@@ -37,7 +37,8 @@ mod leg;
 mod tick;
 pub mod types;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 pub use types::{
