@@ -76,7 +76,7 @@ impl Switch {
             self.counters.inbound_refused += 1;
             return self.respond_status(now, tx, &request, 400, Vec::new());
         };
-        let Some(port) = self.ports.allocate() else {
+        let Some(port) = self.allocate_rtp_port(now) else {
             self.counters.limit_rejections += 1;
             return self.refuse_busy(now, tx, &request, RETRY_AFTER_FULL);
         };
@@ -104,7 +104,7 @@ impl Switch {
             ..Leg::new(id.clone(), side, LegState::Trying, now, port)
         };
         self.legs.insert(id.clone(), leg);
-        self.media_port_allocated(&id, port);
+        self.media_port_allocated(now, &id, port);
         self.server_txs.insert(tx, id.clone());
         self.live_legs += 1;
         self.counters.calls_inbound += 1;

@@ -89,6 +89,11 @@ pub struct SwitchStats {
     pub rtp_ports_in_use: u64,
     /// Gauge: RTP ports in the pool.
     pub rtp_ports_capacity: u64,
+    /// Gauge: RTP ports bound ahead of need, waiting for a leg.
+    pub rtp_ports_ready: u64,
+    /// Counter: RTP port pairs that failed to bind (another program holds
+    /// them); each was skipped for the next.
+    pub rtp_bind_failures: u64,
     /// Gauge: trunks.
     pub trunks: u64,
     /// Gauge: trunks currently registered.
@@ -151,6 +156,8 @@ impl SwitchStats {
             ("timers", self.timers),
             ("rtp_ports_in_use", self.rtp_ports_in_use),
             ("rtp_ports_capacity", self.rtp_ports_capacity),
+            ("rtp_ports_ready", self.rtp_ports_ready),
+            ("rtp_bind_failures", self.rtp_bind_failures),
             ("trunks", self.trunks),
             ("trunks_registered", self.trunks_registered),
             ("calls_inbound", self.calls_inbound),
@@ -228,6 +235,8 @@ impl Switch {
             timers: count(self.timers.len()),
             rtp_ports_in_use: count(self.ports.in_use()),
             rtp_ports_capacity: count(self.ports.capacity()),
+            rtp_ports_ready: count(self.ports.ready()),
+            rtp_bind_failures: self.ports.bind_failures(),
             trunks: count(self.trunks.len()),
             trunks_registered: count(self.trunks.registered()),
             calls_inbound: c.calls_inbound,

@@ -118,6 +118,7 @@ impl Switch {
             media,
         };
         switch.reload_trunks(now, config.trunks);
+        switch.top_up_ports(now);
         switch
     }
 

@@ -14,7 +14,7 @@ use switchd_player::playback::Repeat;
 use switchd_player::recorder::{Recorder, RecorderConfig};
 use switchd_player::wav::Prompt;
 use switchd_sip::rsip::Method;
-use switchd_switch::{RouteAction, SocketAction};
+use switchd_switch::RouteAction;
 
 #[test]
 fn answered_call_opens_its_port_and_echo_reflects_rtp() {
@@ -72,10 +72,7 @@ fn bridged_legs_forward_rtp_with_their_own_ssrc() {
     h.command(originate(&format!("sip:bob@{PEER}"), "b1"))
         .unwrap();
     let invite = h.expect_request(Method::Invite);
-    let port_b = match sockets(&mut h).as_slice() {
-        [SocketAction::Open { port }] => *port,
-        other => panic!("expected one Open, got {other:?}"),
-    };
+    let port_b = sdp_port(&String::from_utf8_lossy(invite.body()));
     assert_ne!(port_a, port_b);
     let early = h.command(Command::Bridge {
         leg: a.clone(),
@@ -276,16 +273,23 @@ fn leg_end_closes_its_port_and_failed_bind_hangs_up() {
     let text = request_text("BYE", &target, &branch, &call, call.cseq, &[], None);
     h.deliver(&text);
     h.expect_response(200);
-    assert_eq!(sockets(&mut h), vec![SocketAction::Close { port }]);
+    assert_eq!(closed_ports(&mut h), vec![port]);
     assert!(hungup(&h.take_events()).iter().any(|(l, ..)| *l == leg));
     assert_eq!(h.switch.stats().media_legs, 0);
 
+    // A port the daemon loses under a live leg (the pool only hands out
+    // bound ports, so this is the daemon's word against the pool's) ends it.
     let (_call, text) = invite(&mut h, "park1", Some(OFFER));
     h.deliver(&text);
-    let port = match sockets(&mut h).as_slice() {
-        [SocketAction::Open { port }] => *port,
-        other => panic!("{other:?}"),
-    };
+    let leg = h
+        .take_events()
+        .iter()
+        .find_map(|e| match e {
+            EventKind::Incoming { leg } => Some(leg.id.clone()),
+            _ => None,
+        })
+        .expect("leg.incoming");
+    let port = leg_info(h.command(Command::Leg { leg })).rtp_port.unwrap();
     h.switch.handle_socket_failed(h.now, port);
     h.advance(Duration::ZERO);
     h.expect_response(480);
@@ -296,5 +300,40 @@ fn leg_end_closes_its_port_and_failed_bind_hangs_up() {
             .any(|(_, cause, _)| *cause == HangupCause::NormalTemporaryFailure),
         "{events:?}"
     );
-    assert_eq!(sockets(&mut h), vec![SocketAction::Close { port }]);
+    assert_eq!(closed_ports(&mut h), vec![port]);
+}
+
+#[test]
+fn ports_that_fail_to_bind_are_skipped_and_never_advertised() {
+    let mut config = config();
+    config.rtp_ports = 20000..=20007;
+    let mut h = Harness::with_busy_ports(config, vec![20000, 20004]);
+    assert_eq!(
+        h.bound,
+        vec![20002, 20006],
+        "the reserve holds every bindable pair"
+    );
+    let stats = h.switch.stats();
+    assert_eq!((stats.rtp_bind_failures, stats.rtp_ports_ready), (2, 2));
+
+    let (_call, _leg, port) = answered_inbound(&mut h, "answer1", OFFER);
+    assert_eq!(port, 20002);
+    let (_call, _leg, port) = answered_inbound(&mut h, "answer2", OFFER);
+    assert_eq!(port, 20006);
+    // Nothing bindable is left: the next call is refused, not given a dead port.
+    let (_call, text) = invite(&mut h, "answer3", Some(OFFER));
+    h.deliver(&text);
+    h.expect_response(503);
+
+    // The busy pairs are tried again after a while, and taken once free.
+    h.busy_ports.clear();
+    h.advance(Duration::from_secs(61));
+    h.take_sent();
+    let bound_before = h.bound.len();
+    let (_call, text) = invite(&mut h, "answer4", Some(OFFER));
+    h.deliver(&text);
+    h.expect_response(503);
+    assert_eq!(h.bound.len(), bound_before + 2, "{:?}", h.bound);
+    let (_call, _leg, port) = answered_inbound(&mut h, "answer5", OFFER);
+    assert!([20000, 20004].contains(&port), "{port}");
 }

@@ -66,9 +66,9 @@ fn add_stats(total: &mut LegMediaStats, leg: &LegMediaStats) {
 }
 
 impl Switch {
-    /// A leg got `port`: the daemon binds it now, since our SDP carrying it
-    /// may leave with the next message.
-    pub(crate) fn media_port_allocated(&mut self, id: &str, port: u16) {
+    /// A leg got `port` (already bound by the daemon); the daemon is asked
+    /// to bind another to keep the reserve full.
+    pub(crate) fn media_port_allocated(&mut self, now: Instant, id: &str, port: u16) {
         let engine_id = LegId(self.media.next_engine_id);
         self.media.next_engine_id += 1;
         let audio = LegAudio {
@@ -90,9 +90,27 @@ impl Switch {
         self.media.legs.insert(id.to_owned(), audio);
         self.media.by_port.insert(port, id.to_owned());
         self.media.by_engine.insert(engine_id, id.to_owned());
-        self.media
-            .socket_actions
-            .push_back(SocketAction::Open { port });
+        self.top_up_ports(now);
+    }
+
+    /// A bound RTP port for a new leg. When none is ready, the daemon is
+    /// asked to bind more (pairs that failed a while ago are due again), for
+    /// the next leg.
+    pub(crate) fn allocate_rtp_port(&mut self, now: Instant) -> Option<u16> {
+        let port = self.ports.allocate();
+        if port.is_none() {
+            self.top_up_ports(now);
+        }
+        port
+    }
+
+    /// Asks the daemon to bind pairs until the pool's reserve is full.
+    pub(crate) fn top_up_ports(&mut self, now: Instant) {
+        while let Some(port) = self.ports.next_to_bind(now) {
+            self.media
+                .socket_actions
+                .push_back(SocketAction::Open { port });
+        }
     }
 
     /// The leg's SDP was (re)negotiated: the engine gets the leg, or its new
@@ -182,6 +200,9 @@ impl Switch {
         self.media
             .socket_actions
             .push_back(SocketAction::Close { port: audio.port });
+        // The pool got the port back before this (or a port was scarce):
+        // the reserve may be refilled now.
+        self.top_up_ports(now);
     }
 
     /// The leg's description with its media counters.

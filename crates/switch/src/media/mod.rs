@@ -45,7 +45,8 @@ mod prompts;
 use crate::config::InbandDtmf;
 use crate::switch::Switch;
 use bytes::Bytes;
-use std::collections::{HashMap, HashSet, VecDeque};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -60,7 +61,10 @@ pub(crate) use legs::MediaTotals;
 /// A socket the daemon must bind or release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SocketAction {
-    /// Bind `port` (RTP) and `port + 1` (RTCP) on the media address.
+    /// Bind `port` (RTP) and `port + 1` (RTCP) on the media address and
+    /// start reading them, then report with [`Switch::handle_socket_opened`]
+    /// or [`Switch::handle_socket_failed`]. The switch keeps a few pairs
+    /// bound ahead of need, so legs only ever get ports that are listening.
     Open {
         /// The even RTP port.
         port: u16,
@@ -239,12 +243,24 @@ impl Switch {
         self.pump_media(now);
     }
 
-    /// The daemon could not bind `port`: its leg ends with
+    /// The daemon bound `port` and `port + 1` as asked by
+    /// [`SocketAction::Open`]: the pair is ready for a leg.
+    pub fn handle_socket_opened(&mut self, now: Instant, port: u16) {
+        self.ports.bound(port);
+        self.top_up_ports(now);
+    }
+
+    /// The daemon could not bind `port` (or `port + 1`): the pool sets the
+    /// pair aside and asks for the next one. A leg already holding the port
+    /// (which the pool never hands out unbound) would end with
     /// `normal_temporary_failure`.
     pub fn handle_socket_failed(&mut self, now: Instant, port: u16) {
         if let Some(id) = self.media.by_port.get(&(port & !1)).cloned() {
             self.end_leg(now, &id, HangupCause::NormalTemporaryFailure);
             self.pump(now);
+        } else {
+            self.ports.bind_failed(now, port);
+            self.top_up_ports(now);
         }
     }
 

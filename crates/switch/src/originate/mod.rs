@@ -119,7 +119,7 @@ impl Switch {
                 limit: crate::switch::MAX_PENDING_RESOLVES,
             });
         }
-        let Some(port) = self.ports.allocate() else {
+        let Some(port) = self.allocate_rtp_port(now) else {
             self.counters.limit_rejections += 1;
             return Err(SwitchError::LimitReached {
                 table: "rtp_ports",
@@ -159,7 +159,7 @@ impl Switch {
             ..Leg::new(id.clone(), side, LegState::New, now, port)
         };
         self.legs.insert(id.clone(), leg);
-        self.media_port_allocated(&id, port);
+        self.media_port_allocated(now, &id, port);
         self.live_legs += 1;
         self.counters.calls_outbound += 1;
         self.timers

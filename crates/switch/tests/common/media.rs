@@ -2,7 +2,7 @@
 
 use super::*;
 use switchd_control::DtmfMethod;
-use switchd_switch::{RtpTransmit, SocketAction};
+use switchd_switch::RtpTransmit;
 
 /// Where the peer's SDP (common::OFFER) says it receives RTP.
 pub const PEER_RTP: &str = "127.0.0.1:30000";
@@ -27,8 +27,18 @@ pub fn pt_of(packet: &[u8]) -> u8 {
     packet[1] & 0x7f
 }
 
-pub fn sockets(h: &mut Harness) -> Vec<SocketAction> {
-    std::iter::from_fn(|| h.switch.poll_socket_action()).collect()
+/// The ports the switch closed since the last call.
+pub fn closed_ports(h: &mut Harness) -> Vec<u16> {
+    std::mem::take(&mut h.closed)
+}
+
+/// The port of the `m=audio` line of an SDP body.
+pub fn sdp_port(sdp: &str) -> u16 {
+    sdp.lines()
+        .find_map(|line| line.strip_prefix("m=audio "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no m=audio port in {sdp}"))
 }
 
 pub fn transmits(h: &mut Harness) -> Vec<RtpTransmit> {
@@ -51,12 +61,11 @@ pub fn answered_inbound(h: &mut Harness, user: &str, sdp: &str) -> (Call, String
     let (mut call, text) = invite(h, user, Some(sdp));
     h.deliver(&text);
     let ok = h.expect_response(200);
-    let port = match sockets(h).as_slice() {
-        [SocketAction::Open { port }] => *port,
-        other => panic!("expected one Open, got {other:?}"),
-    };
-    let body = String::from_utf8_lossy(ok.body()).into_owned();
-    assert!(body.contains(&format!("m=audio {port} ")), "{body}");
+    let port = sdp_port(&String::from_utf8_lossy(ok.body()));
+    assert!(
+        h.bound.contains(&port),
+        "{port} advertised before it was bound"
+    );
     ack(h, &mut call, &ok);
     let leg = h
         .take_events()

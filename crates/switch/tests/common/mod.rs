@@ -11,7 +11,7 @@ use switchd_sip::message::{ParseLimits, Parsed, parse};
 use switchd_sip::rsip;
 use switchd_sip::rsip::Method;
 use switchd_sip::{EndpointConfig, Peer, Transport};
-use switchd_switch::{InbandDtmf, Route, RouteAction, Switch, SwitchConfig};
+use switchd_switch::{InbandDtmf, Route, RouteAction, SocketAction, Switch, SwitchConfig};
 
 pub const SWITCH: &str = "127.0.0.1:5060";
 pub const PEER: &str = "127.0.0.1:5070";
@@ -144,6 +144,12 @@ pub struct Harness {
     pub now: Instant,
     pub sent: Vec<Sent>,
     pub events: Vec<EventKind>,
+    /// Ports the switch asked to bind, in order (the fake daemon binds them).
+    pub bound: Vec<u16>,
+    /// Ports the fake daemon refuses to bind, as if another program held them.
+    pub busy_ports: Vec<u16>,
+    /// Ports the switch released, not yet taken by a test.
+    pub closed: Vec<u16>,
     branch: u64,
 }
 
@@ -153,15 +159,25 @@ impl Harness {
     }
 
     pub fn with(config: SwitchConfig) -> Self {
+        Self::with_busy_ports(config, Vec::new())
+    }
+
+    /// A switch whose daemon cannot bind `busy_ports`.
+    pub fn with_busy_ports(config: SwitchConfig, busy_ports: Vec<u16>) -> Self {
         let t0 = Instant::now();
-        Harness {
+        let mut h = Harness {
             switch: Switch::new(config, t0),
             t0,
             now: t0,
             sent: Vec::new(),
             events: Vec::new(),
+            bound: Vec::new(),
+            busy_ports,
+            closed: Vec::new(),
             branch: 0,
-        }
+        };
+        h.drain();
+        h
     }
 
     pub fn peer(&self) -> Peer {
@@ -190,7 +206,22 @@ impl Harness {
         reply
     }
 
-    fn drain(&mut self) {
+    /// Plays the daemon: binds what the switch asks for (refusing
+    /// `busy_ports`), notes what it closes, collects what it sends.
+    pub fn drain(&mut self) {
+        while let Some(action) = self.switch.poll_socket_action() {
+            match action {
+                SocketAction::Open { port } if self.busy_ports.contains(&port) => {
+                    self.switch.handle_socket_failed(self.now, port);
+                }
+                SocketAction::Open { port } => {
+                    assert!(port % 2 == 0, "odd RTP port {port}");
+                    self.bound.push(port);
+                    self.switch.handle_socket_opened(self.now, port);
+                }
+                SocketAction::Close { port } => self.closed.push(port),
+            }
+        }
         while let Some(t) = self.switch.poll_transmit() {
             assert!(
                 t.peer.remote.ip().is_loopback(),

@@ -38,6 +38,8 @@ pub(crate) trait Engine: Send + 'static {
     /// An RTP (even `local_port`) or RTCP (odd) packet arrived.
     fn handle_rtp(&mut self, _now: Instant, _local_port: u16, _source: SocketAddr, _packet: &[u8]) {
     }
+    /// The sockets of `port` are bound.
+    fn handle_socket_opened(&mut self, _now: Instant, _port: u16) {}
     /// The sockets of `port` could not be bound.
     fn handle_socket_failed(&mut self, _now: Instant, _port: u16) {}
     /// Sockets to open or close.
@@ -141,6 +143,9 @@ impl Engine for Switch {
     }
     fn handle_rtp(&mut self, now: Instant, local_port: u16, source: SocketAddr, packet: &[u8]) {
         Switch::handle_rtp(self, now, local_port, source, packet);
+    }
+    fn handle_socket_opened(&mut self, now: Instant, port: u16) {
+        Switch::handle_socket_opened(self, now, port);
     }
     fn handle_socket_failed(&mut self, now: Instant, port: u16) {
         Switch::handle_socket_failed(self, now, port);

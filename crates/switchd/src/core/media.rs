@@ -123,12 +123,16 @@ impl<E: Engine> Core<E> {
     pub(super) fn apply_socket_actions(&mut self) {
         while let Some(action) = self.engine.poll_socket_action() {
             match action {
-                SocketAction::Open { port } => {
-                    if let Err(error) = self.rtp.open(port) {
-                        tracing::warn!(port, %error, "cannot open RTP sockets");
+                // Answering may ask for more (the next pair after a
+                // failure): the loop takes those too. It ends, as the pool
+                // asks for each pair at most once per retry period.
+                SocketAction::Open { port } => match self.rtp.open(port) {
+                    Ok(()) => self.engine.handle_socket_opened(now(), port),
+                    Err(error) => {
+                        tracing::warn!(port, %error, "cannot open RTP sockets; trying the next pair");
                         self.engine.handle_socket_failed(now(), port);
                     }
-                }
+                },
                 SocketAction::Close { port } => self.rtp.close(port),
             }
         }

@@ -38,13 +38,20 @@ pub(super) fn describe() {
         "switchd_legs",
         "Legs, by state (active, retained after ending)."
     );
-    describe_gauge!("switchd_rtp_ports", "RTP ports, in use and in the pool.");
+    describe_gauge!(
+        "switchd_rtp_ports",
+        "RTP port pairs: in use, bound and ready for the next leg, and in the pool."
+    );
     describe_gauge!("switchd_trunks", "Trunks, all and registered.");
     describe_gauge!(
         "switchd_pending_resolves",
         "Host names waiting to be resolved."
     );
     describe_counter!("switchd_calls_total", "Legs created, by direction.");
+    describe_counter!(
+        "switchd_rtp_bind_failures_total",
+        "RTP port pairs that could not be bound (held by another program) and were skipped."
+    );
     describe_counter!("switchd_calls_ended_total", "Legs ended, by hangup cause.");
     describe_counter!(
         "switchd_calls_refused_total",
@@ -139,6 +146,8 @@ pub(crate) fn publish_switch_stats(stats: &SwitchStats) {
     gauge!("switchd_legs", "state" => "retained").set(stats.legs_retained as f64);
     gauge!("switchd_rtp_ports", "state" => "in_use").set(stats.rtp_ports_in_use as f64);
     gauge!("switchd_rtp_ports", "state" => "capacity").set(stats.rtp_ports_capacity as f64);
+    gauge!("switchd_rtp_ports", "state" => "ready").set(stats.rtp_ports_ready as f64);
+    counter!("switchd_rtp_bind_failures_total").absolute(stats.rtp_bind_failures);
     gauge!("switchd_trunks", "state" => "configured").set(stats.trunks as f64);
     gauge!("switchd_trunks", "state" => "registered").set(stats.trunks_registered as f64);
     gauge!("switchd_pending_resolves").set(stats.pending_resolves as f64);
