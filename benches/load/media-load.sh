@@ -17,6 +17,14 @@
 # port rtpengine allocated, so the same media crosses rtpengine instead.
 # Skipped, with a note, when rtpengine is not installed or does not start.
 #
+# bare relay (benches/src/bin/bare_relay/): the floor of any userspace
+# relay here. It only receives and forwards (symmetric learning of the
+# caller, no parsing), once with one mio poll loop and once with one tokio
+# task per socket (switchd's I/O model). The load is rtpengine's: sipp's uac
+# calls sipp's uas directly, and the uas's SDP points each caller at the
+# relay's caller-facing port of its pair; CPU and packet counts are taken
+# the same way, the counts from the relay's stats file.
+#
 # Loopback only; the relay on core 0 and sipp on core 1 when there are two
 # cores; bounded to a few minutes; everything is killed on exit.
 #
@@ -29,6 +37,8 @@
 # any outgoing socket could already hold a port the relay wants.
 # TELEPHONE_EVENT=1 adds RFC 4733 telephone-events to both ends' SDP.
 # RTPENGINE=0 skips rtpengine; RTPENGINE_BIN overrides its path.
+# BARE=0 skips the bare relay (default on; its ports are RTP_MIN up, four a
+# pair: caller-facing RTP_MIN + 4i, callee-facing RTP_MIN + 4i + 2).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=$PWD/benches/load
@@ -48,6 +58,7 @@ UAS_MEDIA=7110
 RTP_MIN=${RTP_MIN:-7200}
 RTP_MAX=${RTP_MAX:-9998}
 RTPENGINE=${RTPENGINE:-1}
+BARE=${BARE:-1}
 # Whole run: setup + warm-up + window + teardown, per relay.
 SIPP_TIMEOUT=$((CALLS / CALL_RATE + WARMUP + ${WINDOW%.*} + 60))
 
@@ -69,6 +80,11 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 fi
 
 cargo build --release -p switchd --bin switchd
+[ "$BARE" = 0 ] || cargo build --release -p switchd-benches --bin bare-relay
+# The watchdog's bound: 280 s for switchd and rtpengine, and per bare relay
+# run its setup, warm-up, window and teardown with room to spare.
+WATCHDOG=280
+[ "$BARE" = 0 ] || WATCHDOG=$((WATCHDOG + 2 * (WARMUP + ${WINDOW%.*} + 30)))
 work=$(mktemp -d /tmp/switchd-media-load.XXXXXX)
 pids=()
 # Stops the given children: SIGTERM, then SIGKILL after 5 s.
@@ -94,12 +110,12 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
-# The whole script is bounded: a watchdog ends it after 280 s.
+# The whole script is bounded: a watchdog ends it after $WATCHDOG s.
 (
     trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-    sleep 280 & nap=$!
+    sleep "$WATCHDOG" & nap=$!
     wait "$nap"
-    echo "media-load: over 280 s, giving up" >&2
+    echo "media-load: over $WATCHDOG s, giving up" >&2
     kill -TERM $$
 ) &
 pids+=($!)
@@ -245,6 +261,45 @@ else
             show_logs "$work/rtpengine.log" "$work/uac-errors.log" "$work/uas-errors.log"
         fi
     fi
+    stop "${pids[@]:1}"
+    pids=("${pids[0]}")
+fi
+
+# ------------------------------------------------------------- bare relay
+declare -A bare_per=()
+if [ "$BARE" = 0 ]; then
+    echo "bare relay: skipped (BARE=0)"
+else
+    python3 "$here/media_load.py" bare-setup --calls "$CALLS" --base "$RTP_MIN" \
+        --inf "$work/uas-bare.csv"
+    for mode in mio tokio; do
+        echo "media-load: bare relay ($mode) on 127.0.0.1:$RTP_MIN.." >&2
+        rm -f "$work/uac-errors.log" "$work/uas-errors.log"
+        "${pin_relay[@]}" target/release/bare-relay --bind 127.0.0.1 --base "$RTP_MIN" \
+            --pairs "$CALLS" --callee "127.0.0.1:$UAS_MEDIA" --mode "$mode" \
+            --stats-file "$work/bare-$mode.json" --max-seconds "$WATCHDOG" \
+            >"$work/bare-$mode.log" 2>&1 &
+        bare_pid=$!
+        pids+=($bare_pid)
+        if ! wait_udp "$((RTP_MIN + 4 * (CALLS - 1) + 2))" || ! kill -0 "$bare_pid" 2>/dev/null; then
+            echo "bare relay ($mode): did not start"
+            show_logs "$work/bare-$mode.log"
+        else
+            start_uas "$work/uas-bare.csv"
+            start_uac "$UAS_PORT"
+            if python3 "$here/media_load.py" bare-measure --calls "$CALLS" --pid "$bare_pid" \
+                    --stats-file "$work/bare-$mode.json" --label "bare relay ($mode)" \
+                    --window "$WINDOW" --warmup "$WARMUP" \
+                    --result-file "$work/bare-$mode.result"; then
+                bare_per[$mode]=$(cat "$work/bare-$mode.result")
+            else
+                echo "bare relay ($mode): measurement failed"
+                show_logs "$work/bare-$mode.log" "$work/uac-errors.log" "$work/uas-errors.log"
+            fi
+        fi
+        stop "${pids[@]:1}"
+        pids=("${pids[0]}")
+    done
 fi
 
 echo "switchd: $switchd_per ms CPU per bridged call-second (target <= 0.6)"
@@ -252,4 +307,13 @@ if [ -n "$rtpengine_per" ]; then
     echo "rtpengine: $rtpengine_per ms CPU per bridged call-second"
     awk -v a="$switchd_per" -v b="$rtpengine_per" \
         'BEGIN { if (b > 0) printf "ratio switchd/rtpengine: %.2f\n", a / b }'
+fi
+for mode in mio tokio; do
+    if [ -n "${bare_per[$mode]:-}" ]; then
+        echo "bare relay ($mode): ${bare_per[$mode]} ms CPU per bridged call-second"
+    fi
+done
+if [ -n "${bare_per[mio]:-}" ]; then
+    awk -v a="$switchd_per" -v b="${bare_per[mio]}" \
+        'BEGIN { if (b > 0) printf "ratio switchd/bare-mio: %.2f\n", a / b }'
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drives media-load.sh's call pairs and measures the relay's CPU and loss.
 
-Standard library only. Three subcommands:
+Standard library only. Five subcommands:
 
   switchd            Subscribes to switchd's events, answers each parked
                      inbound call, originates its partner to the echoing
@@ -10,8 +10,12 @@ Standard library only. Three subcommands:
                      (bencode over UDP) and writes sipp's injection file with
                      the relay port each caller must send to.
   rtpengine-measure  Waits for media on every pair, measures, deletes them.
+  bare-setup         Writes sipp's injection file with the bare relay's
+                     caller-facing port of each pair (bare-relay's layout).
+  bare-measure       Waits for media on every pair of the bare relay (its
+                     stats file), then measures.
 
-The measurement is the same for both relays: the daemon's utime+stime from
+The measurement is the same for every relay: the daemon's utime+stime from
 /proc/PID/stat over WINDOW seconds, divided by calls x WINDOW, and the RTP
 packet counters the relay itself reports, taken at both ends of the window.
 Every socket here is either a Unix socket or UDP to 127.0.0.1.
@@ -76,6 +80,38 @@ def report(label, calls, window, cpu, counts):
         print(f"{label}: round-trip loss (caller in - echo in, +/- packets in flight):"
               f" {lost} = {100.0 * lost / caller_in:.3f} %")
     return per_call_second
+
+
+def measure_window(pid, window, read_counts, counts_cost_the_relay=True):
+    """The relay's CPU over about `window` seconds, with its counts at both ends.
+
+    Returns (cpu delta, seconds measured, counts before, counts after).
+    Counts that cost the relay CPU to read (control queries) are read
+    outside the CPU window; counts that cost it nothing (a stats file) are
+    read right before each CPU reading, so that both cover the same time.
+    """
+    before = read_counts()
+    cpu_before = Cpu(pid)
+    t0 = time.monotonic()
+    time.sleep(window)
+    if not counts_cost_the_relay:
+        after = read_counts()
+    cpu_after = Cpu(pid)
+    elapsed = time.monotonic() - t0
+    if counts_cost_the_relay:
+        after = read_counts()
+    return cpu_after - cpu_before, elapsed, before, after
+
+
+def write_result(path, per_call_second):
+    with open(path, "w") as f:
+        f.write(f"{per_call_second:.3f}\n")
+
+
+def write_injection(path, caller_ports):
+    """sipp's injection file for the uas: the port each call's SDP advertises."""
+    with open(path, "w") as f:
+        f.write("\n".join(["SEQUENTIAL"] + [f"{port};" for port in caller_ports]) + "\n")
 
 
 # ---------------------------------------------------------------- switchd
@@ -195,13 +231,8 @@ def run_switchd(args):
     log(f"{args.calls} pairs bridged; {args.warmup} s warm-up")
 
     time.sleep(args.warmup)
-    before, stats_before = switchd_counts(ctl, callee_of)
-    cpu_before = Cpu(args.pid)
-    t0 = time.monotonic()
-    time.sleep(args.window)
-    cpu_after = Cpu(args.pid)
-    window = time.monotonic() - t0
-    after, stats_after = switchd_counts(ctl, callee_of)
+    cpu, window, (before, stats_before), (after, stats_after) = measure_window(
+        args.pid, args.window, lambda: switchd_counts(ctl, callee_of))
     d = {k: after[k] - before[k] for k in before}
     counts = {
         "packets in from callers": d["caller_in"],
@@ -218,9 +249,7 @@ def run_switchd(args):
             delta = stats_after[name] - stats_before.get(name, 0)
             if delta and ("drop" in name or "refused" in name):
                 counts[f"stats {name} (delta)"] = delta
-    per = report("switchd", args.calls, window, cpu_after - cpu_before, counts)
-    with open(args.result_file, "w") as f:
-        f.write(f"{per:.3f}\n")
+    write_result(args.result_file, report("switchd", args.calls, window, cpu, counts))
 
     for a, b in callee_of.items():
         pending[ctl.send("hangup", leg=a)] = f"hangup {a}"
@@ -323,7 +352,7 @@ def sdp_port(text):
 def run_rtpengine_setup(args):
     ng = Ng(args.ng_port)
     ng.call("ping")
-    lines = ["SEQUENTIAL"]
+    caller_ports = []
     for i in range(args.calls):
         # No ICE: sipp does not speak it, and switchd adds none either.
         call = {"call-id": f"load-{i}", "from-tag": f"a{i}", "ICE": "remove"}
@@ -333,11 +362,10 @@ def run_rtpengine_setup(args):
         answer = ng.call("answer", sdp=sdp(args.uas_port, 5000 + i), **call,
                          **{"to-tag": f"b{i}"})
         caller_side = sdp_port(answer["sdp"])
-        lines.append(f"{caller_side};")
+        caller_ports.append(caller_side)
         if i == 0:
             log(f"rtpengine pair 0: caller sends to {caller_side}, callee to {callee_side}")
-    with open(args.inf, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_injection(args.inf, caller_ports)
     log(f"rtpengine: {args.calls} call pairs offered and answered")
 
 
@@ -380,22 +408,93 @@ def run_rtpengine_measure(args):
         print(json.dumps(ng.call("query", **{"call-id": "load-0"}), default=repr)[:3000],
               file=sys.stderr)
     time.sleep(args.warmup)
-    before, _ = rtpengine_counts(ng, args.calls)
-    cpu_before = Cpu(args.pid)
-    t0 = time.monotonic()
-    time.sleep(args.window)
-    cpu_after = Cpu(args.pid)
-    window = time.monotonic() - t0
-    after, _ = rtpengine_counts(ng, args.calls)
+    cpu, window, (before, _), (after, _) = measure_window(
+        args.pid, args.window, lambda: rtpengine_counts(ng, args.calls))
     counts = {
         "packets in from callers": after["caller_in"] - before["caller_in"],
         "packets in from callees (echo)": after["callee_in"] - before["callee_in"],
     }
-    per = report("rtpengine", args.calls, window, cpu_after - cpu_before, counts)
-    with open(args.result_file, "w") as f:
-        f.write(f"{per:.3f}\n")
+    write_result(args.result_file, report("rtpengine", args.calls, window, cpu, counts))
     for i in range(args.calls):
         ng.call("delete", **{"call-id": f"load-{i}", "from-tag": f"a{i}"})
+
+
+# ------------------------------------------------------------- bare relay
+
+
+def bare_caller_port(base, pair):
+    """Pair `pair`'s caller-facing port in bare-relay's layout (base + 4i)."""
+    return base + 4 * pair
+
+
+def run_bare_setup(args):
+    write_injection(args.inf, [bare_caller_port(args.base, i) for i in range(args.calls)])
+    log(f"bare relay: callers send to ports {bare_caller_port(args.base, 0)}.."
+        f"{bare_caller_port(args.base, args.calls - 1)}")
+
+
+def read_bare_stats(path):
+    """The bare relay's last stats line, or None before its first one."""
+    try:
+        with open(path) as f:
+            return json.loads(f.read())
+    except FileNotFoundError:
+        return None
+
+
+def fresh_bare_stats(path, pid, after=None, timeout=5.0):
+    """Waits for a stats line newer than `after` (a previous line), so that
+    it describes the relay as of now, within the polling interval."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = read_bare_stats(path)
+        if stats is not None and (after is None or stats["uptime_ms"] > after["uptime_ms"]):
+            return stats
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            raise SystemExit(f"media-load: the bare relay (pid {pid}) has exited")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"media-load: no new bare relay stats in {path} within {timeout} s")
+        time.sleep(0.005)
+
+
+def run_bare_measure(args):
+    deadline = time.monotonic() + args.setup_timeout
+    stats = None
+    while True:
+        stats = fresh_bare_stats(args.stats_file, args.pid, stats)
+        if stats["pairs_flowing"] >= args.calls:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"media-load: {args.label}: media flows on only "
+                             f"{stats['pairs_flowing']} of {args.calls} pairs after "
+                             f"{args.setup_timeout} s")
+    log(f"{args.label}: media flows on all {args.calls} pairs; {args.warmup} s warm-up")
+    time.sleep(args.warmup)
+
+    def read_counts():
+        # The next line written from now on, not the one already there
+        # (up to 500 ms old): the CPU reading follows it at once.
+        return fresh_bare_stats(args.stats_file, args.pid, read_bare_stats(args.stats_file))
+
+    cpu, window, before, after = measure_window(args.pid, args.window, read_counts,
+                                                counts_cost_the_relay=False)
+    d = {k: after[k] - before[k] for k in after if isinstance(after[k], int)}
+    log(f"{args.label}: the counts cover {d['uptime_ms'] / 1000:.2f} s,"
+        f" the CPU reading {window:.2f} s")
+    counts = {
+        "packets in from callers": d["caller_in"],
+        "packets relayed to callees": d["callee_out"],
+        "packets in from callees (echo)": d["callee_in"],
+        "packets relayed to callers": d["caller_out"],
+        "relay drops (in - relayed, both ways)":
+            d["caller_in"] - d["callee_out"] + d["callee_in"] - d["caller_out"],
+        "dropped before the caller was learned": d["unlearned_drops"],
+        "send errors": d["send_errors"],
+        "receive errors": d["recv_errors"],
+    }
+    write_result(args.result_file, report(args.label, args.calls, window, cpu, counts))
 
 
 def main():
@@ -403,7 +502,7 @@ def main():
     sub = p.add_subparsers(dest="mode", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--calls", type=int, required=True)
-    for mode in ("switchd", "rtpengine-measure"):
+    for mode in ("switchd", "rtpengine-measure", "bare-measure"):
         s = sub.add_parser(mode, parents=[common])
         s.add_argument("--pid", type=int, required=True)
         s.add_argument("--window", type=float, default=20)
@@ -414,17 +513,24 @@ def main():
             s.add_argument("--socket", required=True)
             s.add_argument("--uas", required=True, help="host:port of the echoing uas")
             s.add_argument("--ready-file", required=True)
-        else:
+        elif mode == "rtpengine-measure":
             s.add_argument("--ng-port", type=int, required=True)
             s.add_argument("--dump-query", action="store_true")
+        else:
+            s.add_argument("--stats-file", required=True, help="bare-relay's --stats-file")
+            s.add_argument("--label", default="bare relay", help="name in the report")
     s = sub.add_parser("rtpengine-setup", parents=[common])
     s.add_argument("--ng-port", type=int, required=True)
     s.add_argument("--uac-port", type=int, required=True, help="the callers' RTP port")
     s.add_argument("--uas-port", type=int, required=True, help="the callees' RTP port")
     s.add_argument("--inf", required=True, help="sipp injection file to write")
+    s = sub.add_parser("bare-setup", parents=[common])
+    s.add_argument("--base", type=int, required=True, help="bare-relay's --base")
+    s.add_argument("--inf", required=True, help="sipp injection file to write")
     args = p.parse_args()
     {"switchd": run_switchd, "rtpengine-setup": run_rtpengine_setup,
-     "rtpengine-measure": run_rtpengine_measure}[args.mode](args)
+     "rtpengine-measure": run_rtpengine_measure, "bare-setup": run_bare_setup,
+     "bare-measure": run_bare_measure}[args.mode](args)
 
 
 if __name__ == "__main__":
