@@ -26,11 +26,7 @@ fn with_limit(max_transactions: usize) -> Harness {
 impl Harness {
     /// Receives a request and answers it at once with `code`.
     fn answered(&mut self, method: &str, branch: &str, code: u16) -> ServerTxId {
-        self.receive(udp(), &incoming(method, branch, ""));
-        let (tx, request) = request_event(self.events());
-        self.ep
-            .respond(self.now, tx, response(&request, code))
-            .unwrap();
+        let (tx, _) = self.receive_and_respond(udp(), method, branch, code);
         self.texts();
         tx
     }
@@ -57,22 +53,6 @@ fn options(call_id: &str) -> rsip::Request {
         Ok(Parsed::Request(request)) => request,
         _ => panic!("fixture does not parse"),
     }
-}
-
-/// The 200 for a request we sent, echoing its headers.
-fn ok_for(sent: &Transmit) -> String {
-    let text = String::from_utf8(sent.payload.to_vec()).unwrap();
-    let mut out = "SIP/2.0 200 OK\r\n".to_owned();
-    for line in text.lines() {
-        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
-        match name.as_str() {
-            "via" | "from" | "call-id" | "cseq" => out.push_str(&format!("{line}\r\n")),
-            "to" => out.push_str(&format!("{line};tag=z\r\n")),
-            _ => {}
-        }
-    }
-    out.push_str("Content-Length: 0\r\n\r\n");
-    out
 }
 
 #[test]
@@ -182,7 +162,12 @@ fn send_request_evicts_a_completed_client_transaction_but_not_a_live_one() {
     let mut h = with_limit(1);
     let first: ClientTxId = h.ep.send_request(h.now, options("o1"), udp()).unwrap();
     let sent = h.transmits();
-    let ok = ok_for(&sent[0]);
+    let ok = answer(
+        std::str::from_utf8(&sent[0].payload).unwrap(),
+        200,
+        "OK",
+        Some("z"),
+    );
     h.receive(udp(), &ok);
     assert!(matches!(
         h.events().as_slice(),

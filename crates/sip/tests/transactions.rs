@@ -53,24 +53,18 @@ fn options_text() -> String {
         .replace("1 INVITE", "1 OPTIONS")
 }
 
-/// A response to a request we sent, echoing its Via, From, To, Call-ID, CSeq.
-fn answer(request: &str, code: u16, reason: &str, to_tag: Option<&str>) -> String {
-    let mut out = format!("SIP/2.0 {code} {reason}\r\n");
-    for line in request.lines() {
-        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
-        match name.as_str() {
-            "via" | "from" | "call-id" | "cseq" => out.push_str(&format!("{line}\r\n")),
-            "to" => match to_tag {
-                Some(tag) if !line.contains("tag=") => {
-                    out.push_str(&format!("{line};tag={tag}\r\n"))
-                }
-                _ => out.push_str(&format!("{line}\r\n")),
-            },
-            _ => {}
-        }
-    }
-    out.push_str("Content-Length: 0\r\n\r\n");
-    out
+/// The TU's ACK for a 2xx (to tag b1) to the INVITE of `invite_text`.
+fn tu_ack() -> rsip::Request {
+    parse_request(
+        "ACK sip:bob@127.0.0.1:5070 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\nFrom: <sip:alice@127.0.0.1>;tag=a1\r\n\
+         To: <sip:bob@127.0.0.1>;tag=b1\r\nCall-ID: c1@127.0.0.1\r\nCSeq: 1 ACK\r\n\r\n",
+    )
+    .unwrap()
+}
+
+/// The Via line of a request's wire text.
+fn via_line(text: &str) -> &str {
+    text.lines().find(|l| l.starts_with("Via:")).unwrap()
 }
 
 // ---------------------------------------------------------------- client side
@@ -93,16 +87,13 @@ fn invite_client_timer_a_doubles_and_b_times_out() {
             && sent.contains("Content-Length: 0")
     );
     let mut retransmits = Vec::new();
-    while let Some(at) = h.fire() {
-        let texts = h.texts();
-        if !texts.is_empty() {
-            assert_eq!(
-                texts,
-                vec![sent.clone()],
-                "retransmission is byte-identical"
-            );
-            retransmits.push(at);
-        }
+    for (at, texts) in h.fire_all() {
+        assert_eq!(
+            texts,
+            vec![sent.clone()],
+            "retransmission is byte-identical"
+        );
+        retransmits.push(at);
     }
     let expected: Vec<Duration> = [500, 1500, 3500, 7500, 15500, 31500].map(MS).to_vec();
     assert_eq!(retransmits, expected);
@@ -128,17 +119,8 @@ fn invite_client_on_tcp_never_retransmits() {
 fn non_invite_client_timer_e_caps_at_t2_and_f_times_out() {
     let mut h = Harness::new();
     let (tx, _) = h.send(&options_text(), udp());
-    let mut retransmits = Vec::new();
-    while let Some(at) = h.fire() {
-        if !h.texts().is_empty() {
-            retransmits.push(at);
-        }
-    }
-    let expected: Vec<Duration> = [
-        500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500,
-    ]
-    .map(MS)
-    .to_vec();
+    let retransmits: Vec<Duration> = h.fire_all().into_iter().map(|(at, _)| at).collect();
+    let expected: Vec<Duration> = UP_TO_T2.map(MS).to_vec();
     assert_eq!(retransmits, expected);
     assert_eq!(h.elapsed(), Duration::from_secs(32), "Timer F = 64*T1");
     assert!(matches!(h.events().as_slice(), [EndpointEvent::ClientTimeout { tx: t }] if *t == tx));
@@ -197,7 +179,7 @@ fn invite_client_acks_non_2xx_itself_and_again_on_retransmission() {
         ack.starts_with("ACK sip:bob@127.0.0.1 SIP/2.0\r\n"),
         "{ack}"
     );
-    let via = sent.lines().find(|l| l.starts_with("Via:")).unwrap();
+    let via = via_line(&sent);
     assert!(
         ack.contains(via),
         "ACK reuses the INVITE's Via (same branch)"
@@ -221,16 +203,12 @@ fn invite_client_reacks_retransmitted_2xx_with_the_tu_ack() {
         [EndpointEvent::Response { .. }]
     ));
     assert!(h.texts().is_empty(), "ACK for 2xx is the TU's");
-    let ack = parse_request(
-        "ACK sip:bob@127.0.0.1:5070 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\nFrom: <sip:alice@127.0.0.1>;tag=a1\r\n\
-         To: <sip:bob@127.0.0.1>;tag=b1\r\nCall-ID: c1@127.0.0.1\r\nCSeq: 1 ACK\r\n\r\n",
-    )
-    .unwrap();
+    let ack = tu_ack();
     h.ep.send_ack(h.now, tx, ack, udp()).unwrap();
     let first = h.texts();
     assert_eq!(first.len(), 1);
     assert!(
-        !first[0].contains(sent.lines().find(|l| l.starts_with("Via:")).unwrap()),
+        !first[0].contains(via_line(&sent)),
         "ACK has its own branch"
     );
     h.receive(udp(), &ok);
@@ -266,7 +244,7 @@ fn cancel_then_487_is_acked_by_the_transaction() {
     let texts = h.texts();
     assert_eq!(texts.len(), 1);
     let cancel_text = &texts[0];
-    let via = sent.lines().find(|l| l.starts_with("Via:")).unwrap();
+    let via = via_line(&sent);
     assert!(cancel_text.starts_with("CANCEL sip:bob@127.0.0.1 SIP/2.0"));
     assert!(cancel_text.contains(via) && cancel_text.contains("CSeq: 1 CANCEL"));
     assert!(matches!(
@@ -328,11 +306,7 @@ fn client_200_after_cancel_is_still_reported_and_acked() {
         matches!(h.events().as_slice(), [EndpointEvent::Response { tx, response }]
         if *tx == invite && response.status_code.code() == 200)
     );
-    let ack = parse_request(
-        "ACK sip:bob@127.0.0.1:5070 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\nFrom: <sip:alice@127.0.0.1>;tag=a1\r\n\
-         To: <sip:bob@127.0.0.1>;tag=b1\r\nCall-ID: c1@127.0.0.1\r\nCSeq: 1 ACK\r\n\r\n",
-    )
-    .unwrap();
+    let ack = tu_ack();
     h.ep.send_ack(h.now, invite, ack, udp()).unwrap();
     assert_eq!(h.texts().len(), 1);
     h.receive(udp(), &ok);

@@ -7,25 +7,14 @@ mod common;
 
 use common::*;
 use std::time::Duration;
-use switchd_control::command::Originate;
 use switchd_control::{Command, ErrorCode, EventKind, HangupCause, LegState};
 use switchd_sip::rsip::Method;
 use switchd_sip::{Peer, Transport};
 
-fn call_to_peer(leg: &str, uri: String) -> Command {
-    Command::Originate(Originate {
-        to: uri,
-        leg: Some(leg.into()),
-        ..Originate::default()
-    })
-}
-
 #[test]
 fn outbound_early_media_then_answer() {
     let mut h = Harness::new();
-    h.command(call_to_peer("e1", format!("sip:bob@{PEER}")))
-        .unwrap();
-    let invite = h.expect_request(Method::Invite);
+    let invite = call_peer(&mut h, "e1");
     let text = response_text(
         &invite,
         183,
@@ -43,10 +32,7 @@ fn outbound_early_media_then_answer() {
         leg_info(h.command(Command::Leg { leg: "e1".into() })).state,
         LegState::Early
     );
-    let contact = [("Contact", format!("<sip:bob@{PEER}>"))];
-    let text = response_text(&invite, 200, "OK", Some("bobtag"), &contact, Some(OFFER));
-    h.deliver(&text);
-    h.expect_request(Method::Ack);
+    answer(&mut h, &invite);
     assert!(matches!(&h.take_events()[..], [EventKind::Answered { .. }]));
 }
 
@@ -85,9 +71,7 @@ fn inbound_early_media_reuses_the_answer() {
 #[test]
 fn update_with_sdp_is_answered() {
     let mut h = Harness::new();
-    let (mut call, text) = invite(&mut h, "answer1", Some(OFFER));
-    h.deliver(&text);
-    let ok = h.expect_response(200);
+    let (mut call, ok) = call_in(&mut h, "answer1", Some(OFFER), 200);
     call.to_tag = ok.to_tag();
     let target = angle_uri(&ok.header("contact").unwrap());
     let branch = h.new_branch();
@@ -107,11 +91,8 @@ fn update_with_sdp_is_answered() {
 #[test]
 fn tcp_is_respected_both_ways() {
     let mut h = Harness::new();
-    h.command(call_to_peer(
-        "tcp1",
-        format!("sip:bob@{PEER};transport=tcp"),
-    ))
-    .unwrap();
+    h.command(originate(&format!("sip:bob@{PEER};transport=tcp"), "tcp1"))
+        .unwrap();
     let invite = h.expect_request(Method::Invite);
     assert_eq!(invite.peer.transport, Transport::Tcp);
     assert!(invite.header("via").unwrap().starts_with("SIP/2.0/TCP"));
@@ -143,25 +124,14 @@ fn invite_text(h: &mut Harness) -> (Call, String) {
 #[test]
 fn a_second_fork_answering_is_acked_and_hung_up() {
     let mut h = Harness::new();
-    h.command(call_to_peer("f1", format!("sip:bob@{PEER}")))
-        .unwrap();
-    let invite = h.expect_request(Method::Invite);
-    let contact = [("Contact", format!("<sip:bob@{PEER}>"))];
-    let text = response_text(&invite, 200, "OK", Some("fork1"), &contact, Some(OFFER));
-    h.deliver(&text);
+    let invite = call_peer(&mut h, "f1");
+    deliver_200(&mut h, &invite, "fork1", OFFER);
     h.expect_request(Method::Ack);
-    let text = response_text(&invite, 200, "OK", Some("fork2"), &contact, Some(OFFER));
-    h.deliver(&text);
+    deliver_200(&mut h, &invite, "fork2", OFFER);
     let sent = h.take_sent();
-    let ack = sent
-        .iter()
-        .find(|s| s.method() == Some(Method::Ack))
-        .expect("ACK of fork 2");
+    let ack = find_request(&sent, Method::Ack).expect("ACK of fork 2");
     assert_eq!(ack.to_tag().as_deref(), Some("fork2"));
-    let bye = sent
-        .iter()
-        .find(|s| s.method() == Some(Method::Bye))
-        .expect("BYE of fork 2");
+    let bye = find_request(&sent, Method::Bye).expect("BYE of fork 2");
     assert_eq!(bye.to_tag().as_deref(), Some("fork2"));
     let info = leg_info(h.command(Command::Leg { leg: "f1".into() }));
     assert_eq!(info.state, LegState::Answered);
@@ -170,20 +140,14 @@ fn a_second_fork_answering_is_acked_and_hung_up() {
 #[test]
 fn hangup_before_any_response_ends_after_the_cancel_window() {
     let mut h = Harness::new();
-    h.command(call_to_peer("c1", format!("sip:bob@{PEER}")))
-        .unwrap();
-    h.expect_request(Method::Invite);
+    call_peer(&mut h, "c1");
     let info = leg_info(h.command(Command::Hangup {
         leg: "c1".into(),
         cause: None,
     }));
     assert_eq!(info.state, LegState::Ending);
     // No CANCEL before a provisional response (RFC 3261 §9.1).
-    assert!(
-        h.take_sent()
-            .iter()
-            .all(|s| s.method() != Some(Method::Cancel))
-    );
+    assert!(h.take_requests(Method::Cancel).is_empty());
     h.switch.start_drain(h.now, Duration::from_secs(100));
     h.advance(Duration::from_secs(40));
     assert_eq!(
@@ -199,25 +163,23 @@ fn rtp_port_exhaustion_is_a_limit() {
     config.rtp_ports = 20000..=20003;
     config.max_legs = 10;
     let mut h = Harness::with(config);
-    h.command(call_to_peer("p1", format!("sip:bob@{PEER}")))
+    h.command(originate(&format!("sip:bob@{PEER}"), "p1"))
         .unwrap();
-    h.command(call_to_peer("p2", format!("sip:bob@{PEER}")))
+    h.command(originate(&format!("sip:bob@{PEER}"), "p2"))
         .unwrap();
     let err = h
-        .command(call_to_peer("p3", format!("sip:bob@{PEER}")))
+        .command(originate(&format!("sip:bob@{PEER}"), "p3"))
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::LimitReached);
     h.take_sent();
-    let (_, text) = invite(&mut h, "answer3", Some(OFFER));
-    h.deliver(&text);
-    h.expect_response(503);
+    call_in(&mut h, "answer3", Some(OFFER), 503);
     h.command(Command::Hangup {
         leg: "p1".into(),
         cause: None,
     })
     .unwrap();
     h.advance(Duration::from_secs(40));
-    h.command(call_to_peer("p3", format!("sip:bob@{PEER}")))
+    h.command(originate(&format!("sip:bob@{PEER}"), "p3"))
         .unwrap();
 }
 
@@ -242,9 +204,7 @@ fn a_late_answer_to_an_abandoned_invite_is_acked() {
     // Room for the INVITE only: its CANCEL cannot be sent.
     config.endpoint.max_transactions = 1;
     let mut h = Harness::with(config);
-    h.command(call_to_peer("late", format!("sip:bob@{PEER}")))
-        .unwrap();
-    let invite = h.expect_request(Method::Invite);
+    let invite = call_peer(&mut h, "late");
     let text = response_text(&invite, 180, "Ringing", Some("bobtag"), &[], None);
     h.deliver(&text);
     let info = leg_info(h.command(Command::Hangup {
@@ -256,22 +216,14 @@ fn a_late_answer_to_an_abandoned_invite_is_acked() {
         hungup(&h.take_events()),
         vec![("late".to_owned(), HangupCause::OriginatorCancel, None)]
     );
-    let contact = [("Contact", format!("<sip:bob@{PEER}>"))];
-    let text = response_text(&invite, 200, "OK", Some("bobtag"), &contact, Some(OFFER));
-    h.deliver(&text);
+    deliver_200(&mut h, &invite, "bobtag", OFFER);
     // The table is full, but the INVITE now only lingers (Timer M): it is
     // evicted so the BYE ending the late dialog can go out after the ACK.
     let sent = h.take_sent();
-    let ack = sent
-        .iter()
-        .find(|s| s.method() == Some(Method::Ack))
-        .unwrap();
+    let ack = find_request(&sent, Method::Ack).unwrap();
     assert_eq!(ack.to_tag().as_deref(), Some("bobtag"));
-    let bye = sent
-        .iter()
-        .find(|s| s.method() == Some(Method::Bye))
-        .unwrap();
-    h.deliver(&response_text(bye, 200, "OK", None, &[], None));
+    let bye = find_request(&sent, Method::Bye).unwrap();
+    ok_to(&mut h, bye);
     assert!(h.take_events().is_empty(), "one leg.hungup only");
     h.switch.start_drain(h.now, Duration::from_secs(1));
     assert!(h.switch.is_drained());

@@ -9,40 +9,10 @@ use std::time::Duration;
 use switchd_control::{Command, ErrorCode, EventKind, HangupCause, LegState, ReplyBody};
 use switchd_sip::rsip::Method;
 
-/// Sends the ACK for the switch's 2xx `ok` and records the dialog in `call`.
-fn ack(h: &mut Harness, call: &mut Call, ok: &Sent, sdp: Option<&str>) {
-    call.to_tag = ok.to_tag();
-    call.remote_target = ok.header("contact").map(|c| angle_uri(&c));
-    let branch = h.new_branch();
-    let target = call.remote_target.clone().unwrap();
-    let text = request_text("ACK", &target, &branch, call, 1, &[], sdp);
-    h.deliver(&text);
-}
-
-fn bye(h: &mut Harness, call: &mut Call) {
-    call.cseq += 1;
-    let branch = h.new_branch();
-    let target = call.remote_target.clone().unwrap();
-    let text = request_text("BYE", &target, &branch, call, call.cseq, &[], None);
-    h.deliver(&text);
-}
-
-fn incoming_leg(events: &[EventKind]) -> String {
-    events
-        .iter()
-        .find_map(|e| match e {
-            EventKind::Incoming { leg } => Some(leg.id.clone()),
-            _ => None,
-        })
-        .expect("leg.incoming")
-}
-
 #[test]
 fn answer_route_answers_then_bye_clears() {
     let mut h = Harness::new();
-    let (mut call, text) = invite(&mut h, "answer1", Some(OFFER));
-    h.deliver(&text);
-    let ok = h.expect_response(200);
+    let (mut call, ok) = call_in(&mut h, "answer1", Some(OFFER), 200);
     assert_eq!(
         ok.header("content-type").as_deref(),
         Some("application/sdp")
@@ -89,12 +59,8 @@ fn answer_route_answers_then_bye_clears() {
 #[test]
 fn reject_route_and_no_route() {
     let mut h = Harness::new();
-    let (_, text) = invite(&mut h, "busy", Some(OFFER));
-    h.deliver(&text);
-    h.expect_response(486);
-    let (_, text) = invite(&mut h, "nobody", Some(OFFER));
-    h.deliver(&text);
-    h.expect_response(404);
+    call_in(&mut h, "busy", Some(OFFER), 486);
+    call_in(&mut h, "nobody", Some(OFFER), 404);
     assert!(h.take_events().is_empty());
     assert_eq!(h.switch.stats().inbound_refused, 2);
 }
@@ -102,9 +68,7 @@ fn reject_route_and_no_route() {
 #[test]
 fn parked_call_rings_and_is_answered_by_command() {
     let mut h = Harness::new();
-    let (mut call, text) = invite(&mut h, "park1", Some(OFFER));
-    h.deliver(&text);
-    let leg = incoming_leg(&h.take_events());
+    let (mut call, leg) = parked(&mut h, "park1");
     h.advance(Duration::from_millis(300));
     h.expect_response(100);
 
@@ -144,8 +108,7 @@ fn parked_call_rings_and_is_answered_by_command() {
     assert_eq!(info.state, LegState::Ending);
     let bye = h.expect_request(Method::Bye);
     assert_eq!(bye.peer.remote, addr(PEER));
-    let text = response_text(&bye, 200, "OK", None, &[], None);
-    h.deliver(&text);
+    ok_to(&mut h, &bye);
     let events = h.take_events();
     let ended = hungup(&events);
     assert_eq!(
@@ -166,9 +129,7 @@ fn parked_call_rings_and_is_answered_by_command() {
 #[test]
 fn park_timeout_answers_480() {
     let mut h = Harness::new();
-    let (_, text) = invite(&mut h, "park2", Some(OFFER));
-    h.deliver(&text);
-    let leg = incoming_leg(&h.take_events());
+    let (_, leg) = parked(&mut h, "park2");
     h.advance(Duration::from_secs(11));
     let sent = h.take_sent();
     assert!(sent.iter().any(|s| s.status() == Some(480)), "{sent:?}");
@@ -181,9 +142,7 @@ fn park_timeout_answers_480() {
 #[test]
 fn cancel_of_parked_call() {
     let mut h = Harness::new();
-    let (call, text) = invite(&mut h, "park3", Some(OFFER));
-    h.deliver(&text);
-    let leg = incoming_leg(&h.take_events());
+    let (call, leg) = parked(&mut h, "park3");
     let cancel = request_text("CANCEL", &call.ruri, &call.branch, &call, 1, &[], None);
     h.deliver(&cancel);
     let sent = h.take_sent();
@@ -204,9 +163,7 @@ fn cancel_of_parked_call() {
 #[test]
 fn reject_and_hangup_of_parked_calls() {
     let mut h = Harness::new();
-    let (_, text) = invite(&mut h, "park4", Some(OFFER));
-    h.deliver(&text);
-    let leg = incoming_leg(&h.take_events());
+    let (_, leg) = parked(&mut h, "park4");
     let info = leg_info(h.command(Command::Reject {
         leg: leg.clone(),
         status: Some(486),
@@ -218,9 +175,7 @@ fn reject_and_hangup_of_parked_calls() {
         vec![(leg, HangupCause::CallRejected, Some(486))]
     );
 
-    let (_, text) = invite(&mut h, "park5", Some(OFFER));
-    h.deliver(&text);
-    let leg = incoming_leg(&h.take_events());
+    let (_, leg) = parked(&mut h, "park5");
     h.command(Command::Hangup {
         leg: leg.clone(),
         cause: None,
@@ -236,9 +191,7 @@ fn reject_and_hangup_of_parked_calls() {
 #[test]
 fn no_common_codec_is_488() {
     let mut h = Harness::new();
-    let (_, text) = invite(&mut h, "answer2", Some(G729_ONLY));
-    h.deliver(&text);
-    h.expect_response(488);
+    call_in(&mut h, "answer2", Some(G729_ONLY), 488);
     let ended = hungup(&h.take_events());
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].1, HangupCause::IncompatibleDestination);
@@ -248,9 +201,7 @@ fn no_common_codec_is_488() {
 #[test]
 fn invite_without_sdp_gets_an_offer_and_the_answer_comes_in_the_ack() {
     let mut h = Harness::new();
-    let (mut call, text) = invite(&mut h, "answer3", None);
-    h.deliver(&text);
-    let ok = h.expect_response(200);
+    let (mut call, ok) = call_in(&mut h, "answer3", None, 200);
     let offer = String::from_utf8_lossy(ok.body()).into_owned();
     assert!(offer.contains("m=audio"), "{offer}");
     ack(&mut h, &mut call, &ok, Some(OFFER));
@@ -270,9 +221,7 @@ fn full_switch_answers_503_with_retry_after() {
     let mut h = Harness::with(config);
     let (_, text) = invite(&mut h, "park6", Some(OFFER));
     h.deliver(&text);
-    let (_, text) = invite(&mut h, "park7", Some(OFFER));
-    h.deliver(&text);
-    let busy = h.expect_response(503);
+    let (_, busy) = call_in(&mut h, "park7", Some(OFFER), 503);
     assert!(busy.header("retry-after").is_some());
     assert_eq!(h.switch.stats().limit_rejections, 1);
 }
@@ -304,33 +253,19 @@ fn out_of_dialog_requests() {
 #[test]
 fn in_dialog_options_info_and_hold() {
     let mut h = Harness::new();
-    let (mut call, text) = invite(&mut h, "answer5", Some(OFFER));
-    h.deliver(&text);
-    let ok = h.expect_response(200);
+    let (mut call, ok) = call_in(&mut h, "answer5", Some(OFFER), 200);
     ack(&mut h, &mut call, &ok, None);
     h.take_events();
     let target = call.remote_target.clone().unwrap();
     for method in ["OPTIONS", "INFO"] {
-        call.cseq += 1;
-        let branch = h.new_branch();
-        let text = request_text(method, &target, &branch, &call, call.cseq, &[], None);
+        let text = in_dialog_text(&mut h, &mut call, method, &[], None);
         h.deliver(&text);
         h.expect_response(200);
     }
     // Hold: a re-INVITE offering sendonly is answered recvonly.
-    call.cseq += 1;
-    let branch = h.new_branch();
     let hold = OFFER.replace("a=sendrecv", "a=sendonly");
     let contact = [("Contact", format!("<sip:alice@{PEER}>"))];
-    let text = request_text(
-        "INVITE",
-        &target,
-        &branch,
-        &call,
-        call.cseq,
-        &contact,
-        Some(&hold),
-    );
+    let text = in_dialog_text(&mut h, &mut call, "INVITE", &contact, Some(&hold));
     h.deliver(&text);
     let ok = h.expect_response(200);
     let answer = String::from_utf8_lossy(ok.body()).into_owned();
@@ -349,18 +284,12 @@ fn in_dialog_options_info_and_hold() {
 #[test]
 fn missing_ack_ends_the_call() {
     let mut h = Harness::new();
-    let (_, text) = invite(&mut h, "answer6", Some(OFFER));
-    h.deliver(&text);
-    h.expect_response(200);
+    call_in(&mut h, "answer6", Some(OFFER), 200);
     h.advance(Duration::from_secs(40));
-    let sent = h.take_sent();
-    let bye = sent
-        .iter()
-        .find(|s| s.method() == Some(Method::Bye))
-        .expect("BYE after the ACK timeout")
-        .clone();
-    let text = response_text(&bye, 200, "OK", None, &[], None);
-    h.deliver(&text);
+    let bye = h
+        .take_request(Method::Bye)
+        .expect("BYE after the ACK timeout");
+    ok_to(&mut h, &bye);
     let ended = hungup(&h.take_events());
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].1, HangupCause::RecoveryOnTimerExpire);
@@ -369,9 +298,7 @@ fn missing_ack_ends_the_call() {
 #[test]
 fn ended_legs_are_forgotten_after_the_retention() {
     let mut h = Harness::new();
-    let (_, text) = invite(&mut h, "park8", Some(OFFER));
-    h.deliver(&text);
-    let leg = incoming_leg(&h.take_events());
+    let (_, leg) = parked(&mut h, "park8");
     h.command(Command::Reject {
         leg: leg.clone(),
         status: None,
@@ -394,9 +321,7 @@ fn ended_legs_are_forgotten_after_the_retention() {
 fn hangup_before_the_ack_waits_for_it() {
     for ack_arrives in [true, false] {
         let mut h = Harness::new();
-        let (mut call, text) = invite(&mut h, "park1", Some(OFFER));
-        h.deliver(&text);
-        let leg = incoming_leg(&h.take_events());
+        let (mut call, leg) = parked(&mut h, "park1");
         leg_info(h.command(Command::Answer { leg: leg.clone() }));
         let ok = h.expect_response(200);
 
@@ -405,11 +330,7 @@ fn hangup_before_the_ack_waits_for_it() {
             cause: None,
         }));
         assert_eq!(info.state, LegState::Ending);
-        let early: Vec<_> = h
-            .take_sent()
-            .into_iter()
-            .filter(|s| s.method() == Some(Method::Bye))
-            .collect();
+        let early = h.take_requests(Method::Bye);
         assert!(early.is_empty(), "BYE sent before the ACK");
 
         if ack_arrives {
@@ -420,12 +341,9 @@ fn hangup_before_the_ack_waits_for_it() {
             h.advance(Duration::from_secs(40));
         }
         let bye = h
-            .take_sent()
-            .into_iter()
-            .find(|s| s.method() == Some(Method::Bye))
+            .take_request(Method::Bye)
             .expect("BYE once the ACK came or was given up on");
-        let text = response_text(&bye, 200, "OK", None, &[], None);
-        h.deliver(&text);
+        ok_to(&mut h, &bye);
         let ended = hungup(&h.take_events());
         assert_eq!(ended.len(), 1, "{ended:?}");
         assert_eq!(ended[0].0, leg);

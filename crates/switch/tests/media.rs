@@ -69,9 +69,7 @@ fn bridged_legs_forward_rtp_with_their_own_ssrc() {
     let mut h = Harness::new();
     let (_call, a, port_a) = answered_inbound(&mut h, "answer1", OFFER);
     // Not yet answered: no media to bridge with.
-    h.command(originate(&format!("sip:bob@{PEER}"), "b1"))
-        .unwrap();
-    let invite = h.expect_request(Method::Invite);
+    let invite = call_peer(&mut h, "b1");
     let port_b = sdp_port(&String::from_utf8_lossy(invite.body()));
     assert_ne!(port_a, port_b);
     let early = h.command(Command::Bridge {
@@ -79,11 +77,8 @@ fn bridged_legs_forward_rtp_with_their_own_ssrc() {
         other: "b1".into(),
     });
     assert_eq!(early.unwrap_err().code, ErrorCode::MediaUnavailable);
-    let contact = [("Contact", format!("<sip:bob@{PEER}>"))];
     let sdp_b = OFFER.replace("30000", "30002");
-    let text = response_text(&invite, 200, "OK", Some("bobtag"), &contact, Some(&sdp_b));
-    h.deliver(&text);
-    h.expect_request(Method::Ack);
+    answer_with(&mut h, &invite, &sdp_b);
 
     h.command(Command::Bridge {
         leg: a.clone(),
@@ -267,11 +262,7 @@ fn silence_reports_media_timeout_and_may_hang_up() {
 fn leg_end_closes_its_port_and_failed_bind_hangs_up() {
     let mut h = Harness::new();
     let (mut call, leg, port) = answered_inbound(&mut h, "answer1", OFFER);
-    call.cseq += 1;
-    let branch = h.new_branch();
-    let target = call.remote_target.clone().unwrap();
-    let text = request_text("BYE", &target, &branch, &call, call.cseq, &[], None);
-    h.deliver(&text);
+    bye(&mut h, &mut call);
     h.expect_response(200);
     assert_eq!(closed_ports(&mut h), vec![port]);
     assert!(hungup(&h.take_events()).iter().any(|(l, ..)| *l == leg));
@@ -279,16 +270,7 @@ fn leg_end_closes_its_port_and_failed_bind_hangs_up() {
 
     // A port the daemon loses under a live leg (the pool only hands out
     // bound ports, so this is the daemon's word against the pool's) ends it.
-    let (_call, text) = invite(&mut h, "park1", Some(OFFER));
-    h.deliver(&text);
-    let leg = h
-        .take_events()
-        .iter()
-        .find_map(|e| match e {
-            EventKind::Incoming { leg } => Some(leg.id.clone()),
-            _ => None,
-        })
-        .expect("leg.incoming");
+    let (_, leg) = parked(&mut h, "park1");
     let port = leg_info(h.command(Command::Leg { leg })).rtp_port.unwrap();
     h.switch.handle_socket_failed(h.now, port);
     h.advance(Duration::ZERO);
@@ -321,18 +303,14 @@ fn ports_that_fail_to_bind_are_skipped_and_never_advertised() {
     let (_call, _leg, port) = answered_inbound(&mut h, "answer2", OFFER);
     assert_eq!(port, 20006);
     // Nothing bindable is left: the next call is refused, not given a dead port.
-    let (_call, text) = invite(&mut h, "answer3", Some(OFFER));
-    h.deliver(&text);
-    h.expect_response(503);
+    call_in(&mut h, "answer3", Some(OFFER), 503);
 
     // The busy pairs are tried again after a while, and taken once free.
     h.busy_ports.clear();
     h.advance(Duration::from_secs(61));
     h.take_sent();
     let bound_before = h.bound.len();
-    let (_call, text) = invite(&mut h, "answer4", Some(OFFER));
-    h.deliver(&text);
-    h.expect_response(503);
+    call_in(&mut h, "answer4", Some(OFFER), 503);
     assert_eq!(h.bound.len(), bound_before + 2, "{:?}", h.bound);
     let (_call, _leg, port) = answered_inbound(&mut h, "answer5", OFFER);
     assert!([20000, 20004].contains(&port), "{port}");

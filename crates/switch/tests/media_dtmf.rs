@@ -9,7 +9,6 @@ use common::media::*;
 use common::*;
 use std::time::Duration;
 use switchd_control::{CollectReason, Command, DtmfMethod, ErrorCode, EventKind, SendDtmf};
-use switchd_media::codec::g711::ulaw_encode;
 use switchd_player::collector::CollectSpec;
 use switchd_player::dtmf::Digit;
 use switchd_player::wav::Prompt;
@@ -19,12 +18,7 @@ use switchd_sip::rsip::Method;
 fn press(h: &mut Harness, port: u16, event: u8, first_seq: u16, ts: u32) {
     let mut seq = first_seq;
     let mut send = |h: &mut Harness, marker: bool, end: bool, duration: u16| {
-        let payload = [
-            event,
-            if end { 0x80 } else { 0 } | 10,
-            (duration >> 8) as u8,
-            duration as u8,
-        ];
+        let payload = telephone_event(event, end, duration);
         let packet = rtp(101, marker, seq, ts, 0x3333, &payload);
         seq = seq.wrapping_add(1);
         h.switch.handle_rtp(h.now, port, addr(PEER_RTP), &packet);
@@ -218,15 +212,7 @@ fn inband_tones_are_detected_without_telephone_event() {
     let mut h = Harness::new();
     let pcmu_only = pcmu_only();
     let (_call, leg, port) = answered_inbound(&mut h, "answer1", &pcmu_only);
-    let tone = switchd_player::dtmf::tone::generate(Digit::from_char('4').unwrap(), 1600, 8000.0);
-    let silence = vec![0i16; 1600];
-    for (i, frame) in tone.chunks(160).chain(silence.chunks(160)).enumerate() {
-        let payload: Vec<u8> = frame.iter().map(|s| ulaw_encode(*s)).collect();
-        let seq = i as u16;
-        let packet = rtp(0, i == 0, seq, seq as u32 * 160, 0x4444, &payload);
-        h.switch.handle_rtp(h.now, port, addr(PEER_RTP), &packet);
-        h.advance(Duration::from_millis(20));
-    }
+    send_tone(&mut h, port, '4', 200, 0);
     h.advance(Duration::from_millis(200));
     let events = h.take_events();
     assert_eq!(

@@ -10,10 +10,7 @@ use common::media::*;
 use common::*;
 use std::time::Duration;
 use switchd_control::{CollectReason, Command, DtmfMethod, EventKind};
-use switchd_media::codec::g711::ulaw_encode;
 use switchd_player::collector::CollectSpec;
-use switchd_player::dtmf::Digit;
-use switchd_player::dtmf::tone::generate;
 use switchd_player::playback::Repeat;
 use switchd_player::wav::Prompt;
 use switchd_sip::rsip::Method;
@@ -48,14 +45,8 @@ fn sdp_only(port: u16, payload_type: u8) -> String {
 /// telephone-event (B with `payload_type_b`), not bridged yet: A's id and port.
 fn two_legs(h: &mut Harness, payload_type_b: u8) -> (Call, String, u16) {
     let (call, a, port_a) = answered_inbound(h, "answer1", &pcmu_only());
-    h.command(originate(&format!("sip:bob@{PEER}"), "b1"))
-        .unwrap();
-    let invite = h.expect_request(Method::Invite);
-    let contact = [("Contact", format!("<sip:bob@{PEER}>"))];
-    let sdp_b = sdp_only(30002, payload_type_b);
-    let text = response_text(&invite, 200, "OK", Some("bobtag"), &contact, Some(&sdp_b));
-    h.deliver(&text);
-    h.expect_request(Method::Ack);
+    let invite = call_peer(h, "b1");
+    answer_with(h, &invite, &sdp_only(30002, payload_type_b));
     h.take_events();
     (call, a, port_a)
 }
@@ -66,21 +57,6 @@ fn bridge(h: &mut Harness, a: &str) {
         other: "b1".into(),
     })
     .unwrap();
-}
-
-/// `ms` of `digit` then 200 ms of silence from the peer of `port`, as
-/// PCMU in 20 ms packets, the clock running along.
-fn send_tone(h: &mut Harness, port: u16, digit: char, ms: usize, first_seq: u16) {
-    let samples = ms * 8;
-    let tone = generate(Digit::from_char(digit).unwrap(), samples, 8000.0);
-    let silence = vec![0i16; 1600];
-    for (i, frame) in tone.chunks(160).chain(silence.chunks(160)).enumerate() {
-        let payload: Vec<u8> = frame.iter().map(|s| ulaw_encode(*s)).collect();
-        let seq = first_seq.wrapping_add(i as u16);
-        let packet = rtp(0, i == 0, seq, u32::from(seq) * 160, 0x4444, &payload);
-        h.switch.handle_rtp(h.now, port, addr(PEER_RTP), &packet);
-        h.advance(Duration::from_millis(20));
-    }
 }
 
 fn collect_one(timeout: Duration) -> CollectSpec {
@@ -134,7 +110,7 @@ fn auto_same_codec_bridge_has_no_detector_until_a_collect() {
     })
     .unwrap();
     let bye = h.expect_request(Method::Bye);
-    h.deliver(&response_text(&bye, 200, "OK", None, &[], None));
+    ok_to(&mut h, &bye);
     assert_eq!(detectors(&h), 1, "the ended leg's detector went with it");
 }
 
@@ -239,12 +215,7 @@ fn never_has_no_detector_and_collect_uses_info_and_rfc4733() {
         .unwrap();
     for (i, end) in [false, false, true, true].into_iter().enumerate() {
         let duration = 160 * (i as u16 + 1);
-        let payload = [
-            4,
-            if end { 0x80 } else { 0 } | 10,
-            (duration >> 8) as u8,
-            duration as u8,
-        ];
+        let payload = telephone_event(4, end, duration);
         let packet = rtp(101, i == 0, 50 + i as u16, 8000, 0x5555, &payload);
         h.switch.handle_rtp(h.now, port, addr(PEER_RTP), &packet);
         h.advance(Duration::from_millis(20));

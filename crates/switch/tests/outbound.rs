@@ -97,8 +97,7 @@ fn answered_call_then_our_bye() {
     .unwrap();
     let bye = h.expect_request(Method::Bye);
     assert_eq!(bye.request().uri.to_string(), format!("sip:bob@{PEER}"));
-    let text = response_text(&bye, 200, "OK", None, &[], None);
-    h.deliver(&text);
+    ok_to(&mut h, &bye);
     assert_eq!(
         hungup(&h.take_events()),
         vec![("a2".to_owned(), HangupCause::NormalClearing, Some(200))]
@@ -134,13 +133,8 @@ fn ring_timeout_cancels_with_no_answer() {
     let text = response_text(&invite, 180, "Ringing", Some("bobtag"), &[], None);
     h.deliver(&text);
     h.advance(Duration::from_secs(5));
-    let cancel = h
-        .take_sent()
-        .into_iter()
-        .find(|s| s.method() == Some(Method::Cancel))
-        .expect("CANCEL");
-    let text = response_text(&cancel, 200, "OK", None, &[], None);
-    h.deliver(&text);
+    let cancel = h.take_request(Method::Cancel).expect("CANCEL");
+    ok_to(&mut h, &cancel);
     let text = response_text(
         &invite,
         487,
@@ -170,18 +164,11 @@ fn hangup_while_ringing_then_200_crosses_the_cancel() {
     assert_eq!(info.state, LegState::Ending);
     h.expect_request(Method::Cancel);
     // The callee answered before the CANCEL arrived: ACK, then BYE.
-    let contact = [("Contact", format!("<sip:bob@{PEER}>"))];
-    let text = response_text(&invite, 200, "OK", Some("bobtag"), &contact, Some(OFFER));
-    h.deliver(&text);
+    deliver_200(&mut h, &invite, "bobtag", OFFER);
     let sent = h.take_sent();
     assert!(sent.iter().any(|s| s.method() == Some(Method::Ack)));
-    let bye = sent
-        .iter()
-        .find(|s| s.method() == Some(Method::Bye))
-        .expect("BYE")
-        .clone();
-    let text = response_text(&bye, 200, "OK", None, &[], None);
-    h.deliver(&text);
+    let bye = find_request(&sent, Method::Bye).expect("BYE");
+    ok_to(&mut h, bye);
     let events = h.take_events();
     assert!(
         !events
@@ -357,13 +344,8 @@ fn max_duration_ends_with_allotted_timeout() {
     let invite = h.expect_request(Method::Invite);
     answer(&mut h, &invite);
     h.advance(Duration::from_secs(30));
-    let bye = h
-        .take_sent()
-        .into_iter()
-        .find(|s| s.method() == Some(Method::Bye))
-        .expect("BYE");
-    let text = response_text(&bye, 200, "OK", None, &[], None);
-    h.deliver(&text);
+    let bye = h.take_request(Method::Bye).expect("BYE");
+    ok_to(&mut h, &bye);
     let ended = hungup(&h.take_events());
     assert_eq!(
         ended,

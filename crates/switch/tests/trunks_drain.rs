@@ -7,43 +7,67 @@ mod common;
 use common::*;
 use std::time::Duration;
 use switchd_control::command::{Originate, TrunkSpec};
-use switchd_control::{Command, ErrorCode, EventKind, HangupCause, ReplyBody};
+use switchd_control::{Command, ErrorCode, EventKind, HangupCause, ReplyBody, TrunkInfo};
 use switchd_sip::rsip::Method;
 
 fn registering_trunk() -> TrunkSpec {
     TrunkSpec {
-        name: "carrier".into(),
-        host: "127.0.0.1".into(),
-        port: Some(5070),
-        username: Some("sw".into()),
-        password: Some("secret".into()),
         register: true,
         register_expires: Some(600),
-        ..TrunkSpec::default()
+        ..trunk("carrier")
     }
 }
 
-fn registration(h: &mut Harness) -> String {
-    match h.command(Command::Trunks).unwrap() {
-        ReplyBody::Trunks { trunks } => trunks[0].registration.clone(),
-        other => panic!("{other:?}"),
-    }
-}
-
-fn take_register(h: &mut Harness) -> Sent {
-    h.take_sent()
-        .into_iter()
-        .find(|s| s.method() == Some(Method::Register))
-        .expect("a REGISTER")
-}
-
-#[test]
-fn registers_with_digest_and_refreshes() {
+/// A switch with one registering trunk, started: its first REGISTER.
+fn registering() -> (Harness, Sent) {
     let mut config = config();
     config.trunks = vec![registering_trunk()];
     let mut h = Harness::with(config);
     h.advance(Duration::ZERO);
     let register = take_register(&mut h);
+    (h, register)
+}
+
+/// The trunks as the switch lists them.
+fn trunks(h: &mut Harness) -> Vec<TrunkInfo> {
+    match h.command(Command::Trunks).unwrap() {
+        ReplyBody::Trunks { trunks } => trunks,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn registration(h: &mut Harness) -> String {
+    trunks(h)[0].registration.clone()
+}
+
+fn take_register(h: &mut Harness) -> Sent {
+    h.take_request(Method::Register).expect("a REGISTER")
+}
+
+/// The next REGISTER, checked to go out `wait` from now and not a second
+/// earlier.
+fn register_after(h: &mut Harness, wait: Duration) -> Sent {
+    h.advance(wait - Duration::from_secs(1));
+    assert!(h.take_requests(Method::Register).is_empty());
+    h.advance(Duration::from_secs(1));
+    take_register(h)
+}
+
+/// The registrar answers `register` with `status` (To tag "r") and `extra`.
+fn registrar_answers(
+    h: &mut Harness,
+    register: &Sent,
+    status: u16,
+    reason: &str,
+    extra: &[(&str, String)],
+) {
+    let text = response_text(register, status, reason, Some("r"), extra, None);
+    h.deliver(&text);
+}
+
+#[test]
+fn registers_with_digest_and_refreshes() {
+    let (mut h, register) = registering();
     assert_eq!(register.request().uri.to_string(), "sip:127.0.0.1:5070");
     assert_eq!(register.header("expires").as_deref(), Some("600"));
     assert!(register.header("to").unwrap().contains("sip:sw@127.0.0.1"));
@@ -59,21 +83,12 @@ fn registers_with_digest_and_refreshes() {
         "WWW-Authenticate",
         "Digest realm=\"carrier\", nonce=\"abc\"".to_owned(),
     )];
-    let text = response_text(&register, 401, "Unauthorized", Some("r"), &challenge, None);
-    h.deliver(&text);
+    registrar_answers(&mut h, &register, 401, "Unauthorized", &challenge);
     let retry = take_register(&mut h);
     assert!(retry.header("authorization").is_some());
     assert_eq!(retry.header("call-id"), register.header("call-id"));
 
-    let text = response_text(
-        &retry,
-        200,
-        "OK",
-        Some("r"),
-        &[("Expires", "120".to_owned())],
-        None,
-    );
-    h.deliver(&text);
+    registrar_answers(&mut h, &retry, 200, "OK", &[("Expires", "120".to_owned())]);
     let events = h.take_events();
     assert!(
         matches!(&events[..], [EventKind::TrunkRegistered { trunk, expires: 120 }] if trunk == "carrier"),
@@ -82,14 +97,7 @@ fn registers_with_digest_and_refreshes() {
     assert_eq!(registration(&mut h), "registered");
 
     // Refreshed at half the granted lifetime.
-    h.advance(Duration::from_secs(59));
-    assert!(
-        h.take_sent()
-            .iter()
-            .all(|s| s.method() != Some(Method::Register))
-    );
-    h.advance(Duration::from_secs(1));
-    let refresh = take_register(&mut h);
+    let refresh = register_after(&mut h, Duration::from_secs(60));
     let cseq = |s: &Sent| {
         s.header("cseq")
             .unwrap()
@@ -104,13 +112,8 @@ fn registers_with_digest_and_refreshes() {
 
 #[test]
 fn failed_registration_is_retried_with_backoff() {
-    let mut config = config();
-    config.trunks = vec![registering_trunk()];
-    let mut h = Harness::with(config);
-    h.advance(Duration::ZERO);
-    let register = take_register(&mut h);
-    let text = response_text(&register, 403, "Forbidden", Some("r"), &[], None);
-    h.deliver(&text);
+    let (mut h, register) = registering();
+    registrar_answers(&mut h, &register, 403, "Forbidden", &[]);
     let events = h.take_events();
     assert!(
         matches!(
@@ -123,36 +126,16 @@ fn failed_registration_is_retried_with_backoff() {
         "{events:?}"
     );
     assert_eq!(registration(&mut h), "failed");
-    h.advance(Duration::from_secs(29));
-    assert!(
-        h.take_sent()
-            .iter()
-            .all(|s| s.method() != Some(Method::Register))
-    );
-    h.advance(Duration::from_secs(1));
-    let again = take_register(&mut h);
-    let text = response_text(&again, 403, "Forbidden", Some("r"), &[], None);
-    h.deliver(&text);
+    let again = register_after(&mut h, Duration::from_secs(30));
+    registrar_answers(&mut h, &again, 403, "Forbidden", &[]);
     // Next wait doubles to 60 s.
-    h.advance(Duration::from_secs(59));
-    assert!(
-        h.take_sent()
-            .iter()
-            .all(|s| s.method() != Some(Method::Register))
-    );
-    h.advance(Duration::from_secs(1));
-    take_register(&mut h);
+    register_after(&mut h, Duration::from_secs(60));
 }
 
 #[test]
 fn reload_keeps_unchanged_trunks_and_calls() {
-    let mut config = config();
-    config.trunks = vec![registering_trunk()];
-    let mut h = Harness::with(config);
-    h.advance(Duration::ZERO);
-    let register = take_register(&mut h);
-    let text = response_text(&register, 200, "OK", Some("r"), &[], None);
-    h.deliver(&text);
+    let (mut h, register) = registering();
+    registrar_answers(&mut h, &register, 200, "OK", &[]);
     assert_eq!(registration(&mut h), "registered");
     let (_, text) = invite(&mut h, "park1", Some(OFFER));
     h.deliver(&text);
@@ -174,46 +157,23 @@ fn reload_keeps_unchanged_trunks_and_calls() {
     assert_eq!(register.header("expires").as_deref(), Some("300"));
     assert_eq!(h.switch.stats().legs_active, 1);
     // The new routes apply to new calls.
-    let (_, text) = invite(&mut h, "park2", Some(OFFER));
-    h.deliver(&text);
-    h.expect_response(404);
+    call_in(&mut h, "park2", Some(OFFER), 404);
 }
 
 #[test]
 fn drain_refuses_new_calls_then_hangs_up_the_rest() {
-    let mut config = config();
-    config.trunks = vec![registering_trunk()];
-    let mut h = Harness::with(config);
-    h.advance(Duration::ZERO);
-    let register = take_register(&mut h);
-    let text = response_text(
+    let (mut h, register) = registering();
+    registrar_answers(
+        &mut h,
         &register,
         200,
         "OK",
-        Some("r"),
         &[("Expires", "600".to_owned())],
-        None,
     );
-    h.deliver(&text);
     h.take_events();
 
-    h.command(Command::Originate(Originate {
-        to: format!("sip:bob@{PEER}"),
-        leg: Some("d1".into()),
-        ..Originate::default()
-    }))
-    .unwrap();
-    let invite_sent = h.expect_request(Method::Invite);
-    let contact = [("Contact", format!("<sip:bob@{PEER}>"))];
-    let text = response_text(
-        &invite_sent,
-        200,
-        "OK",
-        Some("bobtag"),
-        &contact,
-        Some(OFFER),
-    );
-    h.deliver(&text);
+    let invite_sent = call_peer(&mut h, "d1");
+    deliver_200(&mut h, &invite_sent, "bobtag", OFFER);
     h.take_sent();
     h.take_events();
 
@@ -221,13 +181,10 @@ fn drain_refuses_new_calls_then_hangs_up_the_rest() {
     h.advance(Duration::ZERO);
     let unregister = take_register(&mut h);
     assert_eq!(unregister.header("expires").as_deref(), Some("0"));
-    let text = response_text(&unregister, 200, "OK", Some("r"), &[], None);
-    h.deliver(&text);
+    registrar_answers(&mut h, &unregister, 200, "OK", &[]);
     assert!(!h.switch.is_drained());
 
-    let (_, text) = invite(&mut h, "answer1", Some(OFFER));
-    h.deliver(&text);
-    let refused = h.expect_response(503);
+    let (_, refused) = call_in(&mut h, "answer1", Some(OFFER), 503);
     assert!(refused.header("retry-after").is_some());
     let err = h
         .command(Command::Originate(Originate {
@@ -239,13 +196,10 @@ fn drain_refuses_new_calls_then_hangs_up_the_rest() {
 
     h.advance(Duration::from_secs(10));
     let bye = h
-        .take_sent()
-        .into_iter()
-        .find(|s| s.method() == Some(Method::Bye))
+        .take_request(Method::Bye)
         .expect("BYE at the end of the grace");
     assert!(!h.switch.is_drained());
-    let text = response_text(&bye, 200, "OK", None, &[], None);
-    h.deliver(&text);
+    ok_to(&mut h, &bye);
     assert_eq!(
         hungup(&h.take_events()),
         vec![("d1".to_owned(), HangupCause::SystemShutdown, Some(200))]
@@ -258,12 +212,7 @@ fn trunk_call_answers_a_digest_challenge() {
     let mut config = config();
     config.trunks = vec![trunk("carrier")];
     let mut h = Harness::with(config);
-    let command = Command::Originate(Originate {
-        to: "1000".into(),
-        leg: Some("t1".into()),
-        ..Originate::default()
-    });
-    let info = leg_info(h.command(command));
+    let info = leg_info(h.command(originate("1000", "t1")));
     assert_eq!(info.trunk.as_deref(), Some("carrier"));
     let invite = h.expect_request(Method::Invite);
     assert_eq!(invite.request().uri.to_string(), "sip:1000@127.0.0.1:5070");
@@ -272,47 +221,35 @@ fn trunk_call_answers_a_digest_challenge() {
         "WWW-Authenticate",
         "Digest realm=\"carrier\", nonce=\"n1\", qop=\"auth\"".to_owned(),
     )];
-    let text = response_text(
-        &invite,
-        401,
-        "Unauthorized",
-        Some("proxytag"),
-        &challenge,
-        None,
-    );
-    h.deliver(&text);
-    let sent = h.take_sent();
-    let retry = sent
-        .iter()
-        .find(|s| s.method() == Some(Method::Invite))
-        .expect("INVITE with credentials")
-        .clone();
+    // The proxy refuses `request` with a 401 and `challenge`.
+    let unauthorized = |h: &mut Harness, request: &Sent| {
+        let text = response_text(
+            request,
+            401,
+            "Unauthorized",
+            Some("proxytag"),
+            &challenge,
+            None,
+        );
+        h.deliver(&text);
+    };
+    unauthorized(&mut h, &invite);
+    let retry = h
+        .take_request(Method::Invite)
+        .expect("INVITE with credentials");
     let authorization = retry.header("authorization").expect("Authorization");
     assert!(authorization.contains("username=\"sw\""), "{authorization}");
     assert!(retry.header("cseq").unwrap().starts_with("2 "));
     assert_eq!(retry.header("call-id"), invite.header("call-id"));
     // The same challenge again means the credentials are wrong.
-    let text = response_text(
-        &retry,
-        401,
-        "Unauthorized",
-        Some("proxytag"),
-        &challenge,
-        None,
-    );
-    h.deliver(&text);
+    unauthorized(&mut h, &retry);
     assert_eq!(
         hungup(&h.take_events()),
         vec![("t1".to_owned(), HangupCause::CallRejected, Some(401))]
     );
 
     // A fresh call that passes.
-    let command = Command::Originate(Originate {
-        to: "1000".into(),
-        leg: Some("t2".into()),
-        ..Originate::default()
-    });
-    h.command(command).unwrap();
+    h.command(originate("1000", "t2")).unwrap();
     let invite = h.expect_request(Method::Invite);
     let text = response_text(
         &invite,
@@ -326,11 +263,7 @@ fn trunk_call_answers_a_digest_challenge() {
         None,
     );
     h.deliver(&text);
-    let retry = h
-        .take_sent()
-        .into_iter()
-        .find(|s| s.method() == Some(Method::Invite))
-        .unwrap();
+    let retry = h.take_request(Method::Invite).unwrap();
     assert!(retry.header("proxy-authorization").is_some());
     answer(&mut h, &retry);
     assert!(
@@ -349,10 +282,7 @@ fn trunk_add_and_remove() {
     assert_eq!(err.code, ErrorCode::TrunkExists);
     h.command(Command::TrunkAdd(trunk("backup"))).unwrap();
     h.command(Command::TrunkAdd(trunk("backup"))).unwrap();
-    let trunks = match h.command(Command::Trunks).unwrap() {
-        ReplyBody::Trunks { trunks } => trunks,
-        other => panic!("{other:?}"),
-    };
+    let trunks = trunks(&mut h);
     assert_eq!(trunks.len(), 2);
     assert!(trunks.iter().all(|t| t.spec.password.is_none()));
     // Two trunks: a number must name one.

@@ -11,10 +11,7 @@ use crate::rtp::rtcp::{ReceptionReport, Report, build_receiver_report, parse_rep
 
 #[test]
 fn same_codec_bridge_relays_with_peer_stream_numbering_and_no_tick() {
-    let mut h = Harness::new();
-    h.add(A, CodecKind::Pcmu, 0, None);
-    h.add(B, CodecKind::Pcmu, 0, None);
-    assert_eq!(h.engine.bridge(h.now, A, B), Ok(()));
+    let mut h = Harness::bridged(PCMU, PCMU);
     // Relay needs no tick: the next deadline is far away (RTCP, media timeout).
     assert!(
         h.engine
@@ -32,17 +29,10 @@ fn same_codec_bridge_relays_with_peer_stream_numbering_and_no_tick() {
     );
     let ssrc = out.first().map(|p| p.header.ssrc);
     assert_ne!(ssrc, Some(0xA11CE));
+    assert_follows(&out, Some(160));
     for (n, pair) in out.windows(2).enumerate() {
         let [first, second] = pair else { continue };
         assert_eq!(second.header.ssrc, first.header.ssrc);
-        assert_eq!(
-            second.header.sequence_number,
-            first.header.sequence_number.wrapping_add(1)
-        );
-        assert_eq!(
-            second.header.timestamp,
-            first.header.timestamp.wrapping_add(160)
-        );
         // Payload bytes untouched: nothing was decoded.
         assert_eq!(
             second.payload.as_ref(),
@@ -56,10 +46,10 @@ fn same_codec_bridge_relays_with_peer_stream_numbering_and_no_tick() {
 
 #[test]
 fn payload_types_are_mapped_across_a_relay() {
-    let mut h = Harness::new();
-    h.add(A, CodecKind::Opus, 111, Some(101));
-    h.add(B, CodecKind::Opus, 96, Some(97));
-    assert_eq!(h.engine.bridge(h.now, A, B), Ok(()));
+    let mut h = Harness::bridged(
+        (CodecKind::Opus, 111, Some(101)),
+        (CodecKind::Opus, 96, Some(97)),
+    );
     h.receive(A, peer_of(A), &packet(111, 1, 0, 9, true, &[1, 2, 3]));
     let event = [5u8, 0x0A, 0, 160];
     h.receive(A, peer_of(A), &packet(101, 2, 960, 9, true, &event));
@@ -77,10 +67,7 @@ fn payload_types_are_mapped_across_a_relay() {
 
 #[test]
 fn stray_source_after_learning_is_dropped_and_not_forwarded() {
-    let mut h = Harness::new();
-    h.add(A, CodecKind::Pcmu, 0, None);
-    h.add(B, CodecKind::Pcmu, 0, None);
-    assert_eq!(h.engine.bridge(h.now, A, B), Ok(()));
+    let mut h = Harness::bridged(PCMU, PCMU);
     // The peer is behind a NAT: its packets come from another port than its SDP says.
     let nat = addr(50_000);
     h.receive(A, nat, &packet(0, 1, 160, 3, false, &[0xFF; 160]));
@@ -101,10 +88,7 @@ fn stray_source_after_learning_is_dropped_and_not_forwarded() {
 
 #[test]
 fn garbage_and_wrong_payload_type_are_dropped_and_counted() {
-    let mut h = Harness::new();
-    h.add(A, CodecKind::Pcmu, 0, None);
-    h.add(B, CodecKind::Pcmu, 0, None);
-    assert_eq!(h.engine.bridge(h.now, A, B), Ok(()));
+    let mut h = Harness::bridged(PCMU, PCMU);
     let from = peer_of(A);
     h.receive(A, from, &[0x80, 0, 0]);
     h.receive(A, from, &[0x40; 40]);
@@ -173,9 +157,7 @@ fn held_leg_has_no_media_timeout_and_sends_nothing() {
 
 #[test]
 fn echo_returns_packets_to_the_same_leg() {
-    let mut h = Harness::new();
-    h.add(A, CodecKind::Pcmu, 0, None);
-    assert_eq!(h.engine.echo(h.now, A, true), Ok(()));
+    let mut h = Harness::echoing(PCMU);
     h.receive(A, peer_of(A), &packet(0, 1, 0, 3, false, &[0x11; 160]));
     let out = h.rtp_to(A);
     assert_eq!(out.len(), 1);
@@ -229,9 +211,7 @@ fn digits_are_sent_with_one_timestamp_at_their_offsets() {
 
 #[test]
 fn reports_are_sent_and_rtt_measured_from_lsr_and_dlsr() {
-    let mut h = Harness::new();
-    h.add(A, CodecKind::Pcmu, 0, None);
-    assert_eq!(h.engine.echo(h.now, A, true), Ok(()));
+    let mut h = Harness::echoing(PCMU);
     h.receive(A, peer_of(A), &packet(0, 1, 0, 3, false, &[0xFF; 160]));
     h.run_until(h.t0 + Duration::from_secs(6));
     let reports: Vec<_> = h

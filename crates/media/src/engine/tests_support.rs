@@ -14,6 +14,10 @@ use crate::rtp::{RtpPacket, parse_rtp};
 pub(super) const A: LegId = LegId(1);
 pub(super) const B: LegId = LegId(2);
 pub(super) const FRAME_MS: Duration = Duration::from_millis(20);
+/// A leg's format as (codec, payload type, telephone-event payload type).
+pub(super) type Format = (CodecKind, u8, Option<u8>);
+/// PCMU on payload type 0, no telephone-events.
+pub(super) const PCMU: Format = (CodecKind::Pcmu, 0, None);
 
 pub(super) fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
@@ -56,6 +60,23 @@ impl Harness {
             sent: Vec::new(),
             events: Vec::new(),
         }
+    }
+
+    /// Legs A and B added in formats `a` and `b`, and bridged.
+    pub fn bridged(a: Format, b: Format) -> Self {
+        let mut h = Self::new();
+        h.add(A, a.0, a.1, a.2);
+        h.add(B, b.0, b.1, b.2);
+        assert_eq!(h.engine.bridge(h.now, A, B), Ok(()));
+        h
+    }
+
+    /// Leg A added in `format`, echoing what it receives.
+    pub fn echoing(format: Format) -> Self {
+        let mut h = Self::new();
+        h.add(A, format.0, format.1, format.2);
+        assert_eq!(h.engine.echo(h.now, A, true), Ok(()));
+        h
     }
 
     pub fn add(&mut self, id: LegId, codec: CodecKind, payload_type: u8, te: Option<u8>) {
@@ -164,6 +185,24 @@ pub(super) fn feed(h: &mut Harness, id: LegId, pt: u8, frames: &[Vec<u8>], ticks
     }
 }
 
+/// Asserts that each packet follows the one before it: the next sequence
+/// number and, where `ticks` is given, a timestamp `ticks` later.
+pub(super) fn assert_follows(packets: &[RtpPacket], ticks: Option<u32>) {
+    for pair in packets.windows(2) {
+        let [first, second] = pair else { continue };
+        assert_eq!(
+            second.header.sequence_number,
+            first.header.sequence_number.wrapping_add(1)
+        );
+        if let Some(ticks) = ticks {
+            assert_eq!(
+                second.header.timestamp,
+                first.header.timestamp.wrapping_add(ticks)
+            );
+        }
+    }
+}
+
 /// A playback over fixed samples.
 pub(super) struct SamplesSource {
     pub samples: Vec<i16>,
@@ -193,6 +232,22 @@ impl FrameSource for SamplesSource {
 pub(super) struct SharedTap {
     pub inbound: Arc<Mutex<Vec<i16>>>,
     pub outbound: Arc<Mutex<Vec<i16>>>,
+}
+
+impl SharedTap {
+    /// The decoded inbound samples so far.
+    pub fn inbound_samples(&self) -> Vec<i16> {
+        kept(&self.inbound)
+    }
+
+    /// The samples sent so far.
+    pub fn outbound_samples(&self) -> Vec<i16> {
+        kept(&self.outbound)
+    }
+}
+
+fn kept(samples: &Mutex<Vec<i16>>) -> Vec<i16> {
+    samples.lock().map(|kept| kept.clone()).unwrap_or_default()
 }
 
 impl FrameSink for SharedTap {

@@ -13,8 +13,7 @@ use harness::*;
 #[test]
 fn server_sends_100_trying_after_200ms_of_silence() {
     let mut h = Harness::new();
-    h.receive(udp(), &incoming("INVITE", "z9hG4bKs1", ""));
-    let (tx, _) = request_event(h.events());
+    let (tx, _) = h.receive_request(udp(), "INVITE", "z9hG4bKs1");
     assert_eq!(h.fire(), Some(MS(200)));
     let sent = h.transmits();
     assert_eq!(sent.len(), 1);
@@ -29,8 +28,7 @@ fn server_sends_100_trying_after_200ms_of_silence() {
 
     // The TU answering first means no 100 from the endpoint.
     let mut h = Harness::new();
-    h.receive(udp(), &incoming("INVITE", "z9hG4bKs2", ""));
-    let (tx, request) = request_event(h.events());
+    let (tx, request) = h.receive_request(udp(), "INVITE", "z9hG4bKs2");
     h.advance(MS(100));
     h.ep.respond(h.now, tx, response(&request, 180)).unwrap();
     assert!(h.texts()[0].starts_with("SIP/2.0 180"));
@@ -41,23 +39,14 @@ fn server_sends_100_trying_after_200ms_of_silence() {
 #[test]
 fn server_non_2xx_timer_g_doubles_to_t2_and_h_reports_ack_timeout() {
     let mut h = Harness::new();
-    h.receive(udp(), &incoming("INVITE", "z9hG4bKs1", ""));
-    let (tx, request) = request_event(h.events());
-    h.ep.respond(h.now, tx, response(&request, 486)).unwrap();
+    let (tx, request) = h.receive_and_respond(udp(), "INVITE", "z9hG4bKs1", 486);
     let first = h.texts();
     let mut retransmits = Vec::new();
-    while let Some(at) = h.fire() {
-        let texts = h.texts();
-        if !texts.is_empty() {
-            assert_eq!(texts, first);
-            retransmits.push(at);
-        }
+    for (at, texts) in h.fire_all() {
+        assert_eq!(texts, first);
+        retransmits.push(at);
     }
-    let expected: Vec<Duration> = [
-        500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500,
-    ]
-    .map(MS)
-    .to_vec();
+    let expected: Vec<Duration> = UP_TO_T2.map(MS).to_vec();
     assert_eq!(retransmits, expected);
     assert_eq!(h.elapsed(), Duration::from_secs(32), "Timer H");
     assert!(matches!(h.events().as_slice(), [EndpointEvent::AckTimeout { tx: t }] if *t == tx));
@@ -70,9 +59,7 @@ fn server_non_2xx_timer_g_doubles_to_t2_and_h_reports_ack_timeout() {
 #[test]
 fn server_non_2xx_ack_is_absorbed_and_timer_i_ends_it() {
     let mut h = Harness::new();
-    h.receive(udp(), &incoming("INVITE", "z9hG4bKs1", ""));
-    let (tx, request) = request_event(h.events());
-    h.ep.respond(h.now, tx, response(&request, 486)).unwrap();
+    h.receive_and_respond(udp(), "INVITE", "z9hG4bKs1", 486);
     h.texts();
     h.advance(MS(600));
     assert_eq!(h.texts().len(), 1, "one G retransmission");
@@ -92,9 +79,7 @@ fn server_non_2xx_ack_is_absorbed_and_timer_i_ends_it() {
     assert_eq!(h.ep.transaction_count(), 0);
 
     let mut h = Harness::new();
-    h.receive(tcp(), &incoming("INVITE", "z9hG4bKs1", ""));
-    let (tx, request) = request_event(h.events());
-    h.ep.respond(h.now, tx, response(&request, 486)).unwrap();
+    h.receive_and_respond(tcp(), "INVITE", "z9hG4bKs1", 486);
     h.receive(tcp(), &incoming("ACK", "z9hG4bKs1", ""));
     assert_eq!(h.ep.transaction_count(), 0, "Timer I = 0 on TCP");
 }
@@ -102,9 +87,7 @@ fn server_non_2xx_ack_is_absorbed_and_timer_i_ends_it() {
 #[test]
 fn server_2xx_retransmitted_until_ack() {
     let mut h = Harness::new();
-    h.receive(udp(), &incoming("INVITE", "z9hG4bKs1", ""));
-    let (tx, request) = request_event(h.events());
-    h.ep.respond(h.now, tx, response(&request, 200)).unwrap();
+    let (tx, _) = h.receive_and_respond(udp(), "INVITE", "z9hG4bKs1", 200);
     assert!(h.texts()[0].starts_with("SIP/2.0 200"));
     assert_eq!(h.fire(), Some(MS(500)));
     assert_eq!(h.fire(), Some(MS(1500)));
@@ -118,9 +101,7 @@ fn server_2xx_retransmitted_until_ack() {
     assert_eq!(h.ep.transaction_count(), 0);
 
     let mut h = Harness::new();
-    h.receive(udp(), &incoming("INVITE", "z9hG4bKs1", ""));
-    let (tx, request) = request_event(h.events());
-    h.ep.respond(h.now, tx, response(&request, 200)).unwrap();
+    let (tx, _) = h.receive_and_respond(udp(), "INVITE", "z9hG4bKs1", 200);
     h.advance(Duration::from_secs(40));
     assert!(matches!(h.events().as_slice(), [EndpointEvent::AckTimeout { tx: t }] if *t == tx));
     assert_eq!(
@@ -133,8 +114,7 @@ fn server_2xx_retransmitted_until_ack() {
 #[test]
 fn server_non_invite_timer_j_absorbs_retransmissions() {
     let mut h = Harness::new();
-    h.receive(udp(), &incoming("OPTIONS", "z9hG4bKo1", ""));
-    let (tx, request) = request_event(h.events());
+    let (tx, request) = h.receive_request(udp(), "OPTIONS", "z9hG4bKo1");
     h.receive(udp(), &incoming("OPTIONS", "z9hG4bKo1", ""));
     assert!(
         h.texts().is_empty() && h.events().is_empty(),
@@ -150,17 +130,14 @@ fn server_non_invite_timer_j_absorbs_retransmissions() {
     assert_eq!(h.ep.stats().absorbed_requests, 2);
 
     let mut h = Harness::new();
-    h.receive(tcp(), &incoming("OPTIONS", "z9hG4bKo1", ""));
-    let (tx, request) = request_event(h.events());
-    h.ep.respond(h.now, tx, response(&request, 200)).unwrap();
+    h.receive_and_respond(tcp(), "OPTIONS", "z9hG4bKo1", 200);
     assert_eq!(h.ep.transaction_count(), 0, "Timer J = 0 on TCP");
 }
 
 #[test]
 fn server_cancel_answers_200_and_reports_then_487_path() {
     let mut h = Harness::new();
-    h.receive(udp(), &incoming("INVITE", "z9hG4bKs1", ""));
-    let (tx, request) = request_event(h.events());
+    let (tx, request) = h.receive_request(udp(), "INVITE", "z9hG4bKs1");
     h.receive(udp(), &incoming("CANCEL", "z9hG4bKs1", ""));
     let texts = h.texts();
     assert_eq!(texts.len(), 1);
@@ -181,9 +158,7 @@ fn server_cancel_answers_200_and_reports_then_487_path() {
 #[test]
 fn server_cancel_after_200_changes_nothing() {
     let mut h = Harness::new();
-    h.receive(udp(), &incoming("INVITE", "z9hG4bKs1", ""));
-    let (tx, request) = request_event(h.events());
-    h.ep.respond(h.now, tx, response(&request, 200)).unwrap();
+    let (tx, _) = h.receive_and_respond(udp(), "INVITE", "z9hG4bKs1", 200);
     h.texts();
     h.receive(udp(), &incoming("CANCEL", "z9hG4bKs1", ""));
     assert!(h.texts()[0].starts_with("SIP/2.0 200"));
@@ -402,8 +377,7 @@ fn mangled_messages_never_panic() {
 #[test]
 fn lingering_transactions_drop_the_parsed_request() {
     let mut h = Harness::new();
-    h.receive(udp(), &incoming("BYE", "z9hG4bKb1", ""));
-    let (tx, request) = request_event(h.events());
+    let (tx, request) = h.receive_request(udp(), "BYE", "z9hG4bKb1");
     assert!(!h.ep.servers[&tx].request.headers.is_empty());
     h.ep.respond(h.now, tx, response(&request, 200)).unwrap();
     let lingering = &h.ep.servers[&tx];

@@ -1,7 +1,8 @@
 //! The endpoint test harness with a fake clock, shared by the unit tests in
 //! `src/endpoint/tests.rs` and the integration tests in `tests/transactions.rs`
-//! (each includes this file with `#[path]` and imports the endpoint types it
-//! names, so the file itself works with either crate's paths).
+//! and `tests/eviction.rs` (each includes this file with `#[path]` and imports
+//! the endpoint types it names, so the file itself works with either crate's
+//! paths).
 
 // Each includer uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -11,6 +12,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 pub(crate) const MS: fn(u64) -> Duration = Duration::from_millis;
+
+/// When a retransmission timer that starts at T1 and doubles up to T2
+/// fires until 64*T1 ends its transaction (ms after the first send):
+/// Timer G, and Timer E with no provisional response.
+pub(crate) const UP_TO_T2: [u64; 10] = [
+    500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500,
+];
 
 /// A response to a received request, echoing Via, From, Call-ID, CSeq and
 /// adding a To tag.
@@ -102,6 +110,19 @@ impl Harness {
         Some(self.elapsed())
     }
 
+    /// Fires every deadline until none is left: for each firing that sent
+    /// something, when it fired (relative to t0) and what it sent.
+    pub(crate) fn fire_all(&mut self) -> Vec<(Duration, Vec<String>)> {
+        let mut fired = Vec::new();
+        while let Some(at) = self.fire() {
+            let texts = self.texts();
+            if !texts.is_empty() {
+                fired.push((at, texts));
+            }
+        }
+        fired
+    }
+
     pub(crate) fn advance(&mut self, by: Duration) {
         let target = self.now + by;
         while let Some(at) = self.ep.poll_timeout().filter(|at| *at <= target) {
@@ -134,6 +155,34 @@ impl Harness {
                 .handle_stream_message(self.now, from, text.as_bytes()),
         }
     }
+
+    /// Receives a new request ([`incoming`]) and returns the one request
+    /// event it gives the TU.
+    pub(crate) fn receive_request(
+        &mut self,
+        from: Peer,
+        method: &str,
+        branch: &str,
+    ) -> (ServerTxId, rsip::Request) {
+        self.receive(from, &incoming(method, branch, ""));
+        request_event(self.events())
+    }
+
+    /// Receives a new request and answers it at once with `code`; what the
+    /// endpoint sends is left to take.
+    pub(crate) fn receive_and_respond(
+        &mut self,
+        from: Peer,
+        method: &str,
+        branch: &str,
+        code: u16,
+    ) -> (ServerTxId, rsip::Request) {
+        let (tx, request) = self.receive_request(from, method, branch);
+        self.ep
+            .respond(self.now, tx, response(&request, code))
+            .unwrap();
+        (tx, request)
+    }
 }
 
 /// A request arriving from 127.0.0.1:5070 with the given method and branch.
@@ -149,6 +198,27 @@ pub(crate) fn incoming(method: &str, branch: &str, extra: &str) -> String {
          {extra}Content-Length: 0\r\n\r\n",
         to_tag = if method == "ACK" { ";tag=b1" } else { "" },
     )
+}
+
+/// A response to a request we sent (its wire text), echoing its Via, From,
+/// To (adding `to_tag` if it has none), Call-ID and CSeq.
+pub(crate) fn answer(request: &str, code: u16, reason: &str, to_tag: Option<&str>) -> String {
+    let mut out = format!("SIP/2.0 {code} {reason}\r\n");
+    for line in request.lines() {
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        match name.as_str() {
+            "via" | "from" | "call-id" | "cseq" => out.push_str(&format!("{line}\r\n")),
+            "to" => match to_tag {
+                Some(tag) if !line.contains("tag=") => {
+                    out.push_str(&format!("{line};tag={tag}\r\n"))
+                }
+                _ => out.push_str(&format!("{line}\r\n")),
+            },
+            _ => {}
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out
 }
 
 pub(crate) fn request_event(events: Vec<EndpointEvent>) -> (ServerTxId, rsip::Request) {

@@ -2,6 +2,9 @@
 
 use super::*;
 use switchd_control::DtmfMethod;
+use switchd_media::codec::g711::ulaw_encode;
+use switchd_player::dtmf::Digit;
+use switchd_player::dtmf::tone::generate;
 use switchd_switch::RtpTransmit;
 
 /// Where the peer's SDP (common::OFFER) says it receives RTP.
@@ -45,28 +48,16 @@ pub fn transmits(h: &mut Harness) -> Vec<RtpTransmit> {
     std::iter::from_fn(|| h.switch.poll_rtp_transmit()).collect()
 }
 
-/// Sends the ACK for the switch's 2xx `ok`.
-pub fn ack(h: &mut Harness, call: &mut Call, ok: &Sent) {
-    call.to_tag = ok.to_tag();
-    call.remote_target = ok.header("contact").map(|c| angle_uri(&c));
-    let branch = h.new_branch();
-    let target = call.remote_target.clone().unwrap();
-    let text = request_text("ACK", &target, &branch, call, 1, &[], None);
-    h.deliver(&text);
-}
-
 /// An inbound call to `user` answered by its route and ACKed: the call,
 /// the leg id and its RTP port (from the socket action).
 pub fn answered_inbound(h: &mut Harness, user: &str, sdp: &str) -> (Call, String, u16) {
-    let (mut call, text) = invite(h, user, Some(sdp));
-    h.deliver(&text);
-    let ok = h.expect_response(200);
+    let (mut call, ok) = call_in(h, user, Some(sdp), 200);
     let port = sdp_port(&String::from_utf8_lossy(ok.body()));
     assert!(
         h.bound.contains(&port),
         "{port} advertised before it was bound"
     );
-    ack(h, &mut call, &ok);
+    ack(h, &mut call, &ok, None);
     let leg = h
         .take_events()
         .iter()
@@ -80,10 +71,7 @@ pub fn answered_inbound(h: &mut Harness, user: &str, sdp: &str) -> (Call, String
 
 /// An in-dialog request from the peer with a body of `content_type`.
 pub fn in_dialog(h: &mut Harness, call: &mut Call, method: &str, content_type: &str, body: &str) {
-    call.cseq += 1;
-    let branch = h.new_branch();
-    let target = call.remote_target.clone().unwrap();
-    let text = request_text(method, &target, &branch, call, call.cseq, &[], None).replace(
+    let text = in_dialog_text(h, call, method, &[], None).replace(
         "Content-Length: 0\r\n\r\n",
         &format!(
             "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
@@ -128,4 +116,30 @@ pub fn pcmu_only() -> String {
         "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n",
         "",
     )
+}
+
+/// The payload of an RFC 4733 telephone-event packet for `event` at
+/// volume 10, `duration` ticks long so far.
+pub fn telephone_event(event: u8, end: bool, duration: u16) -> [u8; 4] {
+    [
+        event,
+        if end { 0x80 } else { 0 } | 10,
+        (duration >> 8) as u8,
+        duration as u8,
+    ]
+}
+
+/// `ms` of `digit` then 200 ms of silence from the peer of `port`, as
+/// PCMU in 20 ms packets, the clock running along.
+pub fn send_tone(h: &mut Harness, port: u16, digit: char, ms: usize, first_seq: u16) {
+    let samples = ms * 8;
+    let tone = generate(Digit::from_char(digit).unwrap(), samples, 8000.0);
+    let silence = vec![0i16; 1600];
+    for (i, frame) in tone.chunks(160).chain(silence.chunks(160)).enumerate() {
+        let payload: Vec<u8> = frame.iter().map(|s| ulaw_encode(*s)).collect();
+        let seq = first_seq.wrapping_add(i as u16);
+        let packet = rtp(0, i == 0, seq, u32::from(seq) * 160, 0x4444, &payload);
+        h.switch.handle_rtp(h.now, port, addr(PEER_RTP), &packet);
+        h.advance(Duration::from_millis(20));
+    }
 }
