@@ -5,10 +5,27 @@ use serde_json::json;
 use std::time::Duration;
 use switchd_control::{EventKind, HangupCause, LegDirection, LegState};
 use switchd_tests::control::hangup;
-use switchd_tests::sipp::Sipp;
-use switchd_tests::{Daemon, DaemonConfig, RouteAction, TrunkConfig};
+use switchd_tests::sipp::{RunningSipp, Sipp};
+use switchd_tests::{Control, Daemon, DaemonConfig, RouteAction, TrunkConfig};
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A daemon answering calls, a sipp callee playing `scenario` (as user
+/// `uas`), and a control connection subscribed to the daemon's events.
+fn daemon_and_callee(label: &str, scenario: &str) -> (Daemon, RunningSipp, Control) {
+    let daemon = Daemon::start(label, &DaemonConfig::with_route(RouteAction::Answer));
+    let uas = Sipp::scenario(scenario, daemon.dir().path(), "uas").spawn();
+    let mut control = daemon.control();
+    control.subscribe(None);
+    (daemon, uas, control)
+}
+
+/// `hangup`s `leg` and asserts that it ends with `normal_clearing`.
+fn hang_up_normally(control: &mut Control, leg: &str) {
+    control.ok(json!({"cmd": "hangup", "leg": leg}));
+    let ended = control.wait_event("leg.hungup", Some(leg), EVENT_TIMEOUT);
+    assert_eq!(hangup(&ended).0, HangupCause::NormalClearing, "{ended:?}");
+}
 
 /// sipp's stock uac places 200 calls at 50/s into an `answer` route: every
 /// call succeeds, and the daemon shows 200 inbound legs ended by BYE.
@@ -90,10 +107,7 @@ fn inbound_calls_over_tcp_are_answered() {
 /// `hangup` sends BYE and the leg ends with `normal_clearing`.
 #[test]
 fn originate_answered_then_hung_up_by_us() {
-    let daemon = Daemon::start("origbye", &DaemonConfig::with_route(RouteAction::Answer));
-    let uas = Sipp::scenario("uas_answer.xml", daemon.dir().path(), "uas").spawn();
-    let mut control = daemon.control();
-    control.subscribe(None);
+    let (_daemon, uas, mut control) = daemon_and_callee("origbye", "uas_answer.xml");
     let reply = control
         .ok(json!({"cmd": "originate", "to": uas.uri("uas"), "leg": "a1", "ring_timeout": 5}));
     assert_eq!(reply["leg"]["id"], "a1", "originate reply: {reply}");
@@ -108,19 +122,14 @@ fn originate_answered_then_hung_up_by_us() {
     let leg = control.ok(json!({"cmd": "leg", "leg": "a1"}));
     assert_eq!(leg["leg"]["state"], "answered", "leg after answer: {leg}");
 
-    control.ok(json!({"cmd": "hangup", "leg": "a1"}));
-    let ended = control.wait_event("leg.hungup", Some("a1"), EVENT_TIMEOUT);
-    assert_eq!(hangup(&ended).0, HangupCause::NormalClearing, "{ended:?}");
+    hang_up_normally(&mut control, "a1");
     uas.wait().assert_all_successful(1);
 }
 
 /// `originate` to a sipp that answers and then sends BYE itself.
 #[test]
 fn originate_answered_then_hung_up_by_peer() {
-    let daemon = Daemon::start("origpeer", &DaemonConfig::with_route(RouteAction::Answer));
-    let uas = Sipp::scenario("uas_bye.xml", daemon.dir().path(), "uas").spawn();
-    let mut control = daemon.control();
-    control.subscribe(None);
+    let (_daemon, uas, mut control) = daemon_and_callee("origpeer", "uas_bye.xml");
     control.ok(json!({"cmd": "originate", "to": uas.uri("uas"), "leg": "b1", "ring_timeout": 5}));
 
     control.wait_event("leg.trying", Some("b1"), EVENT_TIMEOUT);
@@ -144,10 +153,7 @@ fn originate_answered_then_hung_up_by_peer() {
 /// A callee answering 486: the leg ends `user_busy` with sip_status 486.
 #[test]
 fn originate_to_busy_callee() {
-    let daemon = Daemon::start("busy", &DaemonConfig::with_route(RouteAction::Answer));
-    let uas = Sipp::scenario("uas_busy.xml", daemon.dir().path(), "uas").spawn();
-    let mut control = daemon.control();
-    control.subscribe(None);
+    let (_daemon, uas, mut control) = daemon_and_callee("busy", "uas_busy.xml");
     control.ok(json!({"cmd": "originate", "to": uas.uri("uas"), "leg": "c1", "ring_timeout": 5}));
     let ended = control.wait_event("leg.hungup", Some("c1"), EVENT_TIMEOUT);
     assert_eq!(
@@ -163,10 +169,7 @@ fn originate_to_busy_callee() {
 /// `no_answer`.
 #[test]
 fn originate_unanswered_is_cancelled_after_ring_timeout() {
-    let daemon = Daemon::start("noanswer", &DaemonConfig::with_route(RouteAction::Answer));
-    let uas = Sipp::scenario("uas_ring_cancel.xml", daemon.dir().path(), "uas").spawn();
-    let mut control = daemon.control();
-    control.subscribe(None);
+    let (_daemon, uas, mut control) = daemon_and_callee("noanswer", "uas_ring_cancel.xml");
     let started = std::time::Instant::now();
     control.ok(json!({"cmd": "originate", "to": uas.uri("uas"), "leg": "d1", "ring_timeout": 2}));
     control.wait_event("leg.ringing", Some("d1"), EVENT_TIMEOUT);
@@ -201,9 +204,7 @@ fn originate_through_trunk_with_digest_auth() {
     let reply = control.ok(json!({"cmd": "originate", "to": "5551234", "trunk": "carrier", "leg": "t1", "ring_timeout": 5}));
     assert_eq!(reply["leg"]["trunk"], "carrier", "originate reply: {reply}");
     control.wait_event("leg.answered", Some("t1"), EVENT_TIMEOUT);
-    control.ok(json!({"cmd": "hangup", "leg": "t1"}));
-    let ended = control.wait_event("leg.hungup", Some("t1"), EVENT_TIMEOUT);
-    assert_eq!(hangup(&ended).0, HangupCause::NormalClearing, "{ended:?}");
+    hang_up_normally(&mut control, "t1");
     uas.wait().assert_all_successful(1);
 }
 

@@ -9,15 +9,16 @@
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use switchd_tests::audio::analysis;
-use switchd_tests::audio::call::{FarEnd, bridged_pair, parking_daemon, play_file};
-use switchd_tests::audio::events::{self, checked};
+use switchd_tests::audio::call::{
+    FarEnd, assert_leg_state, bridged_pair, clear_and_send, parking_daemon, play_file,
+    sound_after_unbridge, stop_recording,
+};
+use switchd_tests::audio::events::{self, EVENT_TIMEOUT};
 use switchd_tests::audio::rtp::pcmu_audio;
 use switchd_tests::audio::sender::RtpStream;
-use switchd_tests::audio::verdict::{assert_tone, sound_only, tone_for};
+use switchd_tests::audio::verdict::{assert_tone, tone_for};
 use switchd_tests::audio::{SAMPLE_RATE, wav};
 use switchd_tests::{Daemon, DaemonConfig, RouteAction};
-
-const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Test 1: leg A (called in) and leg B (originated) are bridged; A sends
 /// 1 kHz while B sends 500 Hz, and each hears the other's tone.
@@ -33,12 +34,7 @@ fn bridged_legs_hear_each_others_tones() {
     from_b.join().expect("B's sender");
     std::thread::sleep(Duration::from_millis(300));
 
-    let at_b = b.rtp.packets();
-    assert!(
-        at_b.iter().all(|p| p.from == b.daemon_rtp()),
-        "B got RTP from somewhere other than its leg's port {}",
-        b.daemon_rtp()
-    );
+    let at_b = b.packets_from_its_leg("B");
     assert_tone(&pcmu_audio(&at_b), 1000.0, 1.5, "audio B received");
     assert_tone(&a.rtp.audio(), 500.0, 1.5, "audio A received");
 
@@ -51,12 +47,14 @@ fn bridged_legs_hear_each_others_tones() {
     assert_eq!(media["bridged_with"], b.leg.as_str(), "{leg}");
 
     // Unbridged, B no longer hears A.
-    control.ok(json!({"cmd": "unbridge", "leg": a.leg}));
-    std::thread::sleep(Duration::from_millis(100));
-    b.rtp.clear();
-    from_a.send_audio(&tone_for(1000.0, 0.6));
-    std::thread::sleep(Duration::from_millis(300));
-    let after = sound_only(&b.rtp.audio());
+    let after = sound_after_unbridge(
+        &mut control,
+        &a.leg,
+        Duration::from_millis(100),
+        &mut from_a,
+        &b.rtp,
+        &tone_for(1000.0, 0.6),
+    );
     assert!(
         after.len() < 160 * 3,
         "B heard {} samples of A after unbridge",
@@ -72,24 +70,12 @@ fn played_greeting_matches_its_file() {
     let (daemon, mut control) = parking_daemon("mplay");
     let far = FarEnd::call_in(&daemon, &mut control, "greeting");
     let file = daemon.dir().join("greeting.wav");
-    wav::make_chirp(&file, 1.5, 300, 3000, SAMPLE_RATE, 1);
-    let source = wav::read(&file).samples;
+    let source = wav::make_greeting(&file);
     let _stream = far.prime();
     far.rtp.clear();
 
     play_file(&mut control, &far.leg, &file).expect("play a valid greeting");
-    checked(events::wait(
-        &mut control,
-        "play.started",
-        &far.leg,
-        EVENT_TIMEOUT,
-    ));
-    checked(events::wait(
-        &mut control,
-        "play.finished",
-        &far.leg,
-        EVENT_TIMEOUT,
-    ));
+    events::play_through(&mut control, &far.leg, EVENT_TIMEOUT);
     std::thread::sleep(Duration::from_millis(200));
 
     let received = far.rtp.audio();
@@ -193,11 +179,8 @@ fn malformed_rtp_and_rtcp_leave_the_call_working() {
     std::thread::sleep(Duration::from_millis(200));
     daemon.assert_running();
     control.ping();
-    let leg = control.ok(json!({"cmd": "leg", "leg": a.leg}));
-    assert_eq!(leg["leg"]["state"], "answered", "{leg}");
-    b.rtp.clear();
-    from_a.send_audio(&tone_for(1000.0, 1.0));
-    std::thread::sleep(Duration::from_millis(300));
+    assert_leg_state(&mut control, &a.leg, "answered");
+    clear_and_send(&b.rtp, &mut from_a, &tone_for(1000.0, 1.0));
     assert_tone(
         &b.rtp.audio(),
         1000.0,
@@ -245,20 +228,11 @@ fn unplayable_files_and_unwritable_recordings_are_refused() {
     );
 
     control.ping();
-    let leg = control.ok(json!({"cmd": "leg", "leg": far.leg}));
-    assert_eq!(leg["leg"]["state"], "answered", "{leg}");
+    assert_leg_state(&mut control, &far.leg, "answered");
     let good = daemon.dir().join("good.wav");
     wav::make_tone(&good, 0.5, 700);
-    far.rtp.clear();
-    play_file(&mut control, &far.leg, &good).expect("a valid prompt after the refusals");
-    checked(events::wait(
-        &mut control,
-        "play.finished",
-        &far.leg,
-        EVENT_TIMEOUT,
-    ));
-    std::thread::sleep(Duration::from_millis(100));
-    assert_tone(&far.rtp.audio(), 700.0, 0.3, "the valid prompt as received");
+    let heard = far.hear_played(&mut control, &good);
+    assert_tone(&heard, 700.0, 0.3, "the valid prompt as received");
 }
 
 /// Test 7: `record` while the far end sends 800 Hz; `stop_record` brings
@@ -273,13 +247,7 @@ fn recording_holds_the_callers_tone() {
     control.ok(json!({"cmd": "record", "leg": far.leg, "path": path.to_string_lossy()}));
     stream.send_audio(&tone_for(800.0, 1.5));
     std::thread::sleep(Duration::from_millis(200));
-    control.ok(json!({"cmd": "stop_record", "leg": far.leg}));
-    let finished = checked(events::wait(
-        &mut control,
-        "record.finished",
-        &far.leg,
-        EVENT_TIMEOUT,
-    ));
+    let finished = stop_recording(&mut control, &far.leg);
     assert_eq!(
         finished["path"],
         path.to_string_lossy().as_ref(),
@@ -306,8 +274,7 @@ fn recording_holds_the_callers_tone() {
     assert_tone(&recorded.samples, 800.0, 1.2, "the recording");
 
     // The call goes on after the recording.
-    let leg = control.ok(json!({"cmd": "leg", "leg": far.leg}));
-    assert_eq!(leg["leg"]["state"], "answered", "{leg}");
+    assert_leg_state(&mut control, &far.leg, "answered");
 }
 
 /// `echo` reflects the leg's audio back to it; `unbridge` stops that.
@@ -317,17 +284,17 @@ fn echo_reflects_the_callers_audio_until_unbridged() {
     let far = FarEnd::call_in(&daemon, &mut control, "echo");
     let mut stream = far.prime();
     control.ok(json!({"cmd": "echo", "leg": far.leg}));
-    far.rtp.clear();
-    stream.send_audio(&tone_for(1200.0, 1.0));
-    std::thread::sleep(Duration::from_millis(300));
+    clear_and_send(&far.rtp, &mut stream, &tone_for(1200.0, 1.0));
     assert_tone(&far.rtp.audio(), 1200.0, 0.7, "the echo");
 
-    control.ok(json!({"cmd": "unbridge", "leg": far.leg}));
-    std::thread::sleep(Duration::from_millis(200));
-    far.rtp.clear();
-    stream.send_audio(&tone_for(1200.0, 0.6));
-    std::thread::sleep(Duration::from_millis(300));
-    let after = sound_only(&far.rtp.audio());
+    let after = sound_after_unbridge(
+        &mut control,
+        &far.leg,
+        Duration::from_millis(200),
+        &mut stream,
+        &far.rtp,
+        &tone_for(1200.0, 0.6),
+    );
     assert!(
         after.len() < 160 * 3,
         "{} samples of sound came back after unbridge",
@@ -352,13 +319,7 @@ fn split_recording_keeps_the_directions_apart() {
     play_file(&mut control, &far.leg, &prompt).expect("play the prompt");
     stream.send_audio(&tone_for(800.0, 1.5));
     events::wait(&mut control, "play.finished", &far.leg, EVENT_TIMEOUT);
-    control.ok(json!({"cmd": "stop_record", "leg": far.leg}));
-    let finished = checked(events::wait(
-        &mut control,
-        "record.finished",
-        &far.leg,
-        EVENT_TIMEOUT,
-    ));
+    let finished = stop_recording(&mut control, &far.leg);
     assert!(
         finished.get("error").is_none_or(Value::is_null),
         "{finished}"
@@ -395,12 +356,7 @@ fn silent_leg_reports_media_timeout() {
         .find(|raw| raw["event"] == "leg.media_timeout")
         .cloned();
     assert_eq!(early, None, "leg.media_timeout while RTP was flowing");
-    checked(events::wait(
-        &mut control,
-        "leg.media_timeout",
-        &far.leg,
-        EVENT_TIMEOUT,
-    ));
+    events::wait_checked(&mut control, "leg.media_timeout", &far.leg, EVENT_TIMEOUT);
     let waited = silent_since.elapsed();
     assert!(
         waited >= Duration::from_millis(800) && waited <= Duration::from_millis(3500),

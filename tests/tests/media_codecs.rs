@@ -11,9 +11,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use switchd_tests::audio::analysis;
-use switchd_tests::audio::call::{FarEnd, parking_daemon, play_file};
+use switchd_tests::audio::call::{FarEnd, assert_leg_state, parking_daemon, play_file};
 use switchd_tests::audio::codecs::{CodecStream, FarCodec, decode_packets};
-use switchd_tests::audio::events::{self, checked};
+use switchd_tests::audio::events::{self, EVENT_TIMEOUT};
 use switchd_tests::audio::parked::ParkedCall;
 use switchd_tests::audio::rtp::{ReceivedPacket, pcmu_timeline};
 use switchd_tests::audio::verdict::{SOUND_RMS, assert_tone, sound_only, tone_for};
@@ -22,7 +22,6 @@ use switchd_tests::config::toml_string;
 use switchd_tests::scratch::ScratchDir;
 use switchd_tests::{Control, Daemon, DaemonConfig, RouteAction};
 
-const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Synthesis runs espeak-ng once; on a loaded CI machine that can be slow.
 const TTS_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -142,22 +141,10 @@ fn greeting_plays_as_early_media_before_the_answer() {
     stream.send_silence(Duration::from_millis(100));
 
     let file = daemon.dir().join("greeting.wav");
-    wav::make_chirp(&file, 1.5, 300, 3000, SAMPLE_RATE, 1);
-    let source = wav::read(&file).samples;
+    let source = wav::make_greeting(&file);
     parked.rtp.clear();
     play_file(&mut control, &parked.leg, &file).expect("play a greeting on an early leg");
-    checked(events::wait(
-        &mut control,
-        "play.started",
-        &parked.leg,
-        EVENT_TIMEOUT,
-    ));
-    checked(events::wait(
-        &mut control,
-        "play.finished",
-        &parked.leg,
-        EVENT_TIMEOUT,
-    ));
+    events::play_through(&mut control, &parked.leg, EVENT_TIMEOUT);
     std::thread::sleep(Duration::from_millis(200));
 
     let leg = control.ok(json!({"cmd": "leg", "leg": parked.leg}));
@@ -184,20 +171,11 @@ fn greeting_plays_as_early_media_before_the_answer() {
     );
 
     let far = parked.answer(&mut control);
-    let leg = control.ok(json!({"cmd": "leg", "leg": far.leg}));
-    assert_eq!(leg["leg"]["state"], "answered", "{leg}");
+    assert_leg_state(&mut control, &far.leg, "answered");
     let prompt = daemon.dir().join("after.wav");
     wav::make_tone(&prompt, 0.8, 700);
-    far.rtp.clear();
-    play_file(&mut control, &far.leg, &prompt).expect("play after the answer");
-    checked(events::wait(
-        &mut control,
-        "play.finished",
-        &far.leg,
-        EVENT_TIMEOUT,
-    ));
-    std::thread::sleep(Duration::from_millis(100));
-    assert_tone(&far.rtp.audio(), 700.0, 0.5, "the prompt after the answer");
+    let heard = far.hear_played(&mut control, &prompt);
+    assert_tone(&heard, 700.0, 0.5, "the prompt after the answer");
 }
 
 /// Panics, naming the package, unless espeak-ng can be run: CI installs it
@@ -256,18 +234,7 @@ fn text_is_spoken_to_the_leg() {
     control
         .call(json!({"cmd": "play", "leg": far.leg, "text": "hello world"}))
         .unwrap_or_else(|e| panic!("play text: {}: {}", e.code, e.message));
-    checked(events::wait(
-        &mut control,
-        "play.started",
-        &far.leg,
-        TTS_TIMEOUT,
-    ));
-    checked(events::wait(
-        &mut control,
-        "play.finished",
-        &far.leg,
-        TTS_TIMEOUT,
-    ));
+    events::play_through(&mut control, &far.leg, TTS_TIMEOUT);
     std::thread::sleep(Duration::from_millis(200));
 
     let cached = wav_files(&cache_dir);

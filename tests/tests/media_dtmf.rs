@@ -10,15 +10,13 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use switchd_tests::audio::analysis;
 use switchd_tests::audio::call::{FarEnd, parking_daemon};
-use switchd_tests::audio::events::{self, checked};
+use switchd_tests::audio::events::{self, EVENT_TIMEOUT};
 use switchd_tests::audio::rtp::pcmu_timeline;
 use switchd_tests::audio::sender::DtmfStyle;
 use switchd_tests::audio::verdict::{SOUND_RMS, assert_tone};
 use switchd_tests::audio::wav;
 use switchd_tests::control::decode_event;
 use switchd_tests::sipp::Sipp;
-
-const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Test 3a: RFC 4733 digits in the shapes carriers send them (marker or
 /// none, one end packet or three) are each reported once, in order.
@@ -73,10 +71,7 @@ fn sipp_pcap_digits_are_reported() {
         .remote(daemon.sip_addr())
         .timeout(Duration::from_secs(20), true)
         .spawn();
-    let incoming = events::wait_where(&mut control, "leg.incoming", EVENT_TIMEOUT, |raw| {
-        raw["event"] == "leg.incoming"
-    });
-    let leg = incoming["leg"]["id"].as_str().expect("leg id").to_string();
+    let leg = events::incoming_leg(&mut control, EVENT_TIMEOUT, |_| true);
     control.ok(json!({"cmd": "answer", "leg": leg}));
     events::wait(&mut control, "leg.hungup", &leg, Duration::from_secs(15));
     let outcome = uac.wait();
@@ -136,12 +131,7 @@ fn collect_returns_four_digits() {
     }));
     std::thread::sleep(Duration::from_millis(300));
     stream.send_dtmf("4821", DtmfStyle::standard(pt));
-    let done = checked(events::wait(
-        &mut control,
-        "collect.done",
-        &far.leg,
-        EVENT_TIMEOUT,
-    ));
+    let done = events::wait_checked(&mut control, "collect.done", &far.leg, EVENT_TIMEOUT);
     assert_eq!(done["digits"], "4821", "{done}");
     assert_eq!(done["reason"], "max_digits", "{done}");
     assert_tone(&far.rtp.audio(), 440.0, 0.2, "the prompt as received");
@@ -163,12 +153,12 @@ fn collect_without_digits_times_out_after_its_retries() {
         "cmd": "collect", "leg": far.leg, "max_digits": 4, "timeout": 1, "retries": 2,
         "prompt": prompt.to_string_lossy(),
     }));
-    checked(events::wait(
+    events::wait_checked(
         &mut control,
         "collect.timeout",
         &far.leg,
         Duration::from_secs(15),
-    ));
+    );
     let elapsed = started.elapsed();
     assert!(
         elapsed >= Duration::from_millis(3900) && elapsed <= Duration::from_millis(6500),

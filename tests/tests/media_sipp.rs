@@ -12,42 +12,20 @@
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use switchd_tests::audio::call::{FarEnd, SETUP_TIMEOUT, parking_daemon, play_file};
-use switchd_tests::audio::events::{self, checked};
+use switchd_tests::audio::call::{
+    FarEnd, SETUP_TIMEOUT, clear_and_send, parking_daemon, play_file, stop_recording,
+};
+use switchd_tests::audio::events::{self, EVENT_TIMEOUT};
 use switchd_tests::audio::rtp::pcmu_audio;
 use switchd_tests::audio::verdict::{assert_tone, tone_for};
 use switchd_tests::audio::{SAMPLE_RATE, analysis, wav};
 use switchd_tests::sipp::{RunningSipp, Scenario, Sipp};
 use switchd_tests::{Control, Daemon};
 
-const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a sipp of these tests may run in all: each call lasts seconds.
 const SIPP_TIMEOUT: Duration = Duration::from_secs(30);
 /// The placeholder for the streamed file in `uac_rtp_stream.xml`.
 const STREAM_FILE: &str = "STREAM_FILE";
-
-/// Writes `seconds` of a `hz` sine as sipp's `rtp_stream` wants it: 8 kHz
-/// mono audio already encoded as μ-law, the payload type (0) it is sent
-/// with. Raw, not WAV: sipp 3.6.1 sends the file's bytes as they are, 160
-/// per packet, and would play a WAV header as a click at every loop.
-fn make_ulaw_tone(path: &Path, seconds: u32, hz: u32) {
-    wav::sox(&[
-        "-n",
-        "-r",
-        "8000",
-        "-c",
-        "1",
-        "-t",
-        "ul",
-        &path.to_string_lossy(),
-        "synth",
-        &seconds.to_string(),
-        "sine",
-        &hz.to_string(),
-        "vol",
-        "0.5",
-    ]);
-}
 
 /// `uac_rtp_stream.xml` copied into `dir` with its stream file set to
 /// `stream` (sipp opens it relative to its working directory otherwise).
@@ -76,13 +54,13 @@ fn echoing_uas(daemon: &Daemon) -> RunningSipp {
 /// `originate`s leg `leg` to `uas` and waits until it is answered.
 fn originate_to(control: &mut Control, uas: &RunningSipp, leg: &str) {
     control.ok(json!({"cmd": "originate", "to": uas.uri("echo"), "leg": leg, "ring_timeout": 5}));
-    checked(events::wait(control, "leg.answered", leg, SETUP_TIMEOUT));
+    events::wait_checked(control, "leg.answered", leg, SETUP_TIMEOUT);
 }
 
 /// Hangs up `leg` (sipp's BYE ends its scenario) and waits for it to end.
 fn hang_up(control: &mut Control, leg: &str) {
     control.ok(json!({"cmd": "hangup", "leg": leg}));
-    checked(events::wait(control, "leg.hungup", leg, EVENT_TIMEOUT));
+    events::wait_checked(control, "leg.hungup", leg, EVENT_TIMEOUT);
 }
 
 /// The leg's media counters (`leg` → `media`).
@@ -97,7 +75,7 @@ fn media_of(control: &mut Control, leg: &str) -> Value {
 fn sipp_streamed_tone_reaches_the_bridged_far_end() {
     let (daemon, mut control) = parking_daemon("sippstream");
     let tone = daemon.dir().join("tone-1k.ul");
-    make_ulaw_tone(&tone, 5, 1000);
+    wav::make_ulaw_tone(&tone, 5.0, 1000);
     let scenario = stream_scenario(daemon.dir().path(), &tone);
     let uac = Sipp::new(Scenario::File(scenario), daemon.dir().path(), "uac")
         .remote(daemon.sip_addr())
@@ -106,32 +84,16 @@ fn sipp_streamed_tone_reaches_the_bridged_far_end() {
         .timeout(SIPP_TIMEOUT, true)
         .spawn();
 
-    let incoming = events::wait_where(&mut control, "leg.incoming", SETUP_TIMEOUT, |raw| {
-        raw["event"] == "leg.incoming"
-    });
-    let from_sipp = incoming["leg"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("leg.incoming without an id: {incoming}"))
-        .to_string();
+    let from_sipp = events::incoming_leg(&mut control, SETUP_TIMEOUT, |_| true);
     control.ok(json!({"cmd": "answer", "leg": from_sipp}));
-    checked(events::wait(
-        &mut control,
-        "leg.answered",
-        &from_sipp,
-        SETUP_TIMEOUT,
-    ));
+    events::wait_checked(&mut control, "leg.answered", &from_sipp, SETUP_TIMEOUT);
     let far = FarEnd::call_out(&daemon, &mut control, "b1");
     let _stream = far.prime();
     control.ok(json!({"cmd": "bridge", "leg": from_sipp, "other": far.leg}));
     far.rtp.clear();
     std::thread::sleep(Duration::from_secs(2));
 
-    let packets = far.rtp.packets();
-    assert!(
-        packets.iter().all(|p| p.from == far.daemon_rtp()),
-        "the far end got RTP from somewhere other than its leg's port {}",
-        far.daemon_rtp()
-    );
+    let packets = far.packets_from_its_leg("the far end");
     assert_tone(
         &pcmu_audio(&packets),
         1000.0,
@@ -159,16 +121,9 @@ fn tone_echoed_by_sipp_crosses_the_bridge_back() {
     originate_to(&mut control, &uas, "s1");
     let mut stream = far.prime();
     control.ok(json!({"cmd": "bridge", "leg": far.leg, "other": "s1"}));
-    far.rtp.clear();
-    stream.send_audio(&tone_for(500.0, 2.0));
-    std::thread::sleep(Duration::from_millis(300));
+    clear_and_send(&far.rtp, &mut stream, &tone_for(500.0, 2.0));
 
-    let packets = far.rtp.packets();
-    assert!(
-        packets.iter().all(|p| p.from == far.daemon_rtp()),
-        "the far end got RTP from somewhere other than its leg's port {}",
-        far.daemon_rtp()
-    );
+    let packets = far.packets_from_its_leg("the far end");
     assert_tone(
         &pcmu_audio(&packets),
         500.0,
@@ -196,28 +151,16 @@ fn greeting_echoed_by_sipp_is_recorded_intact() {
     let uas = echoing_uas(&daemon);
     originate_to(&mut control, &uas, "g1");
     let greeting = daemon.dir().join("greeting.wav");
-    wav::make_chirp(&greeting, 1.5, 300, 3000, SAMPLE_RATE, 1);
-    let source = wav::read(&greeting).samples;
+    let source = wav::make_greeting(&greeting);
 
     let path = daemon.dir().join("echoed.wav");
     control
         .ok(json!({"cmd": "record", "leg": "g1", "path": path.to_string_lossy(), "mode": "split"}));
     play_file(&mut control, "g1", &greeting).expect("play the greeting");
-    checked(events::wait(
-        &mut control,
-        "play.finished",
-        "g1",
-        EVENT_TIMEOUT,
-    ));
+    events::wait_checked(&mut control, "play.finished", "g1", EVENT_TIMEOUT);
     // The last echoes are a loopback round trip behind.
     std::thread::sleep(Duration::from_millis(300));
-    control.ok(json!({"cmd": "stop_record", "leg": "g1"}));
-    let finished = checked(events::wait(
-        &mut control,
-        "record.finished",
-        "g1",
-        EVENT_TIMEOUT,
-    ));
+    let finished = stop_recording(&mut control, "g1");
     assert!(
         finished.get("error").is_none_or(Value::is_null),
         "{finished}"

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use switchd_control::{Event, EventKind};
 use switchd_tests::scratch::ScratchDir;
-use switchd_tests::sipp::Sipp;
+use switchd_tests::sipp::{RunningSipp, Sipp};
 use switchd_tests::{Control, Daemon, DaemonConfig, RouteAction, TrunkConfig};
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -25,6 +25,22 @@ fn registering_trunk(port: u16) -> TrunkConfig {
         register: true,
         ..TrunkConfig::default()
     }
+}
+
+/// A sipp registrar playing `scenario` (in a scratch directory of its own),
+/// then a daemon, both named `label`, whose trunk registers with it, and a
+/// control connection subscribed with `since: 0`.
+fn register_with(label: &str, scenario: &str) -> (ScratchDir, RunningSipp, Daemon, Control) {
+    let scratch = ScratchDir::new(label);
+    let registrar = Sipp::scenario(scenario, scratch.path(), "registrar")
+        .timeout(Duration::from_secs(20), true)
+        .spawn();
+    let config =
+        DaemonConfig::with_route(RouteAction::Answer).trunk(registering_trunk(registrar.port()));
+    let daemon = Daemon::start(label, &config);
+    let mut control = daemon.control();
+    control.subscribe(Some(0));
+    (scratch, registrar, daemon, control)
 }
 
 /// The `trunks` entry named `name`.
@@ -53,15 +69,8 @@ fn registered_expires(event: &Event, trunk: &str) -> u32 {
 /// the 4 s are over, and `trunks` shows the trunk `registered`.
 #[test]
 fn registration_with_digest_is_refreshed_before_expiry() {
-    let scratch = ScratchDir::new("regdigest");
-    let registrar = Sipp::scenario("uas_register_digest.xml", scratch.path(), "registrar")
-        .timeout(Duration::from_secs(20), true)
-        .spawn();
-    let config =
-        DaemonConfig::with_route(RouteAction::Answer).trunk(registering_trunk(registrar.port()));
-    let daemon = Daemon::start("regdigest", &config);
-    let mut control = daemon.control();
-    control.subscribe(Some(0));
+    let (_scratch, registrar, _daemon, mut control) =
+        register_with("regdigest", "uas_register_digest.xml");
 
     let first = control.wait_event("trunk.registered", None, EVENT_TIMEOUT);
     assert_eq!(registered_expires(&first, "registrar"), 4, "{first:?}");
@@ -104,15 +113,8 @@ fn registration_with_digest_is_refreshed_before_expiry() {
 /// `trunks` shows the trunk `failed`.
 #[test]
 fn registration_refused_with_403_fails() {
-    let scratch = ScratchDir::new("regforbid");
-    let registrar = Sipp::scenario("uas_register_forbidden.xml", scratch.path(), "registrar")
-        .timeout(Duration::from_secs(20), true)
-        .spawn();
-    let config =
-        DaemonConfig::with_route(RouteAction::Answer).trunk(registering_trunk(registrar.port()));
-    let daemon = Daemon::start("regforbid", &config);
-    let mut control = daemon.control();
-    control.subscribe(Some(0));
+    let (_scratch, registrar, _daemon, mut control) =
+        register_with("regforbid", "uas_register_forbidden.xml");
 
     let failed = control.wait_event("trunk.failed", None, EVENT_TIMEOUT);
     match &failed.kind {

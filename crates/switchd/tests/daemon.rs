@@ -3,17 +3,17 @@
 // Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+use support::{Client, Daemon, Dialog, WAIT};
 use switchd::{Config, Running};
 use switchd_sip::Transport;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpStream, UdpSocket, UnixStream};
-use tokio::sync::oneshot;
-
-const WAIT: Duration = Duration::from_secs(10);
+use tokio::net::{TcpStream, UdpSocket};
 
 /// A fresh directory for one daemon's control socket.
 fn socket_dir() -> PathBuf {
@@ -22,13 +22,8 @@ fn socket_dir() -> PathBuf {
     std::env::temp_dir().join(format!("switchd-test-{}-{n}", std::process::id()))
 }
 
-struct Daemon {
-    running: Option<Running>,
-    control: PathBuf,
-    dir: PathBuf,
-}
-
 impl Daemon {
+    /// A daemon on UDP and TCP with metrics, its config ending with `extra`.
     async fn start(extra: &str) -> Self {
         let dir = socket_dir();
         let control = dir.join("run").join("control.sock");
@@ -47,75 +42,9 @@ impl Daemon {
             "#,
             control.display()
         );
-        let config = Config::parse(&text, Path::new("test.toml")).unwrap();
-        let running = Running::start(config).await.unwrap();
-        assert_eq!(running.addresses().control, control);
-        Self {
-            running: Some(running),
-            control,
-            dir,
-        }
-    }
-
-    fn running(&self) -> &Running {
-        self.running.as_ref().unwrap()
-    }
-
-    async fn control(&self) -> Client {
-        let stream = UnixStream::connect(&self.control).await.unwrap();
-        let (read, write) = stream.into_split();
-        Client {
-            lines: BufReader::new(read),
-            write,
-        }
-    }
-
-    /// Shuts the daemon down and checks it cleans up.
-    async fn stop(mut self) {
-        let running = self.running.take().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = tokio::spawn(running.serve(async {
-            let _ = stopped.await;
-        }));
-        stop.send(()).unwrap();
-        tokio::time::timeout(WAIT, serving)
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert!(!self.control.exists(), "control socket left behind");
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-struct Client {
-    lines: BufReader<OwnedReadHalf>,
-    write: OwnedWriteHalf,
-}
-
-impl Client {
-    async fn send_raw(&mut self, line: &[u8]) {
-        self.write.write_all(line).await.unwrap();
-    }
-
-    async fn read(&mut self) -> serde_json::Value {
-        let mut line = String::new();
-        let read = tokio::time::timeout(WAIT, self.lines.read_line(&mut line))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(read > 0, "control connection closed");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
-    }
-
-    async fn request(&mut self, line: &str) -> serde_json::Value {
-        self.send_raw(format!("{line}\n").as_bytes()).await;
-        self.read().await
+        let daemon = Self::launch(&text, dir).await;
+        assert_eq!(daemon.running().addresses().control, control);
+        daemon
     }
 }
 
@@ -163,24 +92,9 @@ async fn control_socket_answers_ping_and_survives_bad_requests() {
 
 /// Sends `message` from `socket` to the daemon and returns the first
 /// response whose status line starts with `status`.
-async fn sip_until(
-    socket: &UdpSocket,
-    to: std::net::SocketAddr,
-    message: &str,
-    status: &str,
-) -> String {
+async fn sip_until(socket: &UdpSocket, to: SocketAddr, message: &str, status: &str) -> String {
     socket.send_to(message.as_bytes(), to).await.unwrap();
-    let mut buffer = vec![0u8; 65_535];
-    loop {
-        let (len, _) = tokio::time::timeout(WAIT, socket.recv_from(&mut buffer))
-            .await
-            .unwrap()
-            .unwrap();
-        let text = String::from_utf8_lossy(&buffer[..len]).into_owned();
-        if text.starts_with(status) {
-            return text;
-        }
-    }
+    support::receive_until(socket, status).await
 }
 
 #[tokio::test]
@@ -190,48 +104,25 @@ async fn answered_call_is_reported_to_subscribers() {
     let subscribed = events.request(r#"{"id":1,"cmd":"subscribe"}"#).await;
     assert_eq!(subscribed["seq"], 0);
 
-    let sip = daemon.running().addresses().sip(Transport::Udp).unwrap();
+    let sip = daemon.sip();
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let local = socket.local_addr().unwrap();
-    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-               m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
-    let dialog = |method: &str, cseq: u32, branch: &str, to_tag: &str| {
-        format!(
-            "{method} sip:100@{sip} SIP/2.0\r\n\
-             Via: SIP/2.0/UDP {local};branch=z9hG4bK{branch};rport\r\n\
-             Max-Forwards: 70\r\n\
-             From: <sip:caller@127.0.0.1>;tag=caller\r\n\
-             To: <sip:100@127.0.0.1>{to_tag}\r\n\
-             Call-ID: subscriber-test@127.0.0.1\r\n\
-             CSeq: {cseq} {method}\r\n\
-             Contact: <sip:caller@{local}>\r\n"
-        )
+    let dialog = Dialog {
+        user: "100",
+        daemon: sip,
+        local,
+        call_id: "subscriber-test@127.0.0.1",
     };
-    let invite = format!(
-        "{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-        dialog("INVITE", 1, "inv", ""),
-        sdp.len()
-    );
+    let invite = dialog.invite(&support::pcmu_offer(40000));
     let ok = sip_until(&socket, sip, &invite, "SIP/2.0 200").await;
-    let to_tag = ok
-        .lines()
-        .find(|line| line.to_ascii_lowercase().starts_with("to:"))
-        .and_then(|line| line.split(";tag=").nth(1))
-        .map(|tag| format!(";tag={}", tag.trim()))
-        .unwrap();
-    let ack = format!(
-        "{}Content-Length: 0\r\n\r\n",
-        dialog("ACK", 1, "ack", &to_tag)
-    );
+    let to_tag = support::to_tag(&ok);
+    let ack = dialog.bodiless("ACK", 1, &to_tag);
     socket.send_to(ack.as_bytes(), sip).await.unwrap();
     let answered = events.read().await;
     assert_eq!(answered["event"], "leg.answered", "{answered}");
     assert_eq!(answered["seq"], 1);
 
-    let bye = format!(
-        "{}Content-Length: 0\r\n\r\n",
-        dialog("BYE", 2, "bye", &to_tag)
-    );
+    let bye = dialog.bodiless("BYE", 2, &to_tag);
     sip_until(&socket, sip, &bye, "SIP/2.0 200").await;
     let hungup = events.read().await;
     assert_eq!(hungup["event"], "leg.hungup", "{hungup}");
@@ -250,16 +141,7 @@ async fn metrics_endpoint_serves_switchd_series() {
         .request(r#"{"id":1,"cmd":"ping"}"#)
         .await;
     let addr = daemon.running().addresses().metrics.unwrap();
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = String::new();
-    tokio::time::timeout(WAIT, stream.read_to_string(&mut response))
-        .await
-        .unwrap()
-        .unwrap();
+    let response = support::scrape(addr).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("switchd_build_info"), "{response}");
     assert!(
@@ -269,7 +151,7 @@ async fn metrics_endpoint_serves_switchd_series() {
     daemon.stop().await;
 }
 
-fn options(transport: &str, local: std::net::SocketAddr, extra_header: &str) -> String {
+fn options(transport: &str, local: SocketAddr, extra_header: &str) -> String {
     format!(
         "OPTIONS sip:probe@127.0.0.1 SIP/2.0\r\n\
          Via: SIP/2.0/{transport} {local};branch=z9hG4bK-test-{transport};rport\r\n\
@@ -284,7 +166,7 @@ fn options(transport: &str, local: std::net::SocketAddr, extra_header: &str) -> 
 }
 
 async fn udp_exchange(daemon: &Daemon, message: &str) -> String {
-    let sip = daemon.running().addresses().sip(Transport::Udp).unwrap();
+    let sip = daemon.sip();
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let message = message.replace("LOCAL", &socket.local_addr().unwrap().to_string());
     socket.send_to(message.as_bytes(), sip).await.unwrap();
@@ -322,12 +204,18 @@ async fn options_over_udp_gets_200() {
     daemon.stop().await;
 }
 
+/// A TCP connection to the daemon's SIP port, and an OPTIONS naming it.
+async fn tcp_options(daemon: &Daemon) -> (TcpStream, String) {
+    let sip = daemon.running().addresses().sip(Transport::Tcp).unwrap();
+    let stream = TcpStream::connect(sip).await.unwrap();
+    let message = options("TCP", stream.local_addr().unwrap(), "");
+    (stream, message)
+}
+
 #[tokio::test]
 async fn options_over_tcp_is_answered_on_the_same_connection() {
     let daemon = Daemon::start("").await;
-    let sip = daemon.running().addresses().sip(Transport::Tcp).unwrap();
-    let mut stream = TcpStream::connect(sip).await.unwrap();
-    let message = options("TCP", stream.local_addr().unwrap(), "");
+    let (mut stream, message) = tcp_options(&daemon).await;
     // Split in two writes: the framer must join them.
     let (head, tail) = message.split_at(40);
     stream.write_all(head.as_bytes()).await.unwrap();
@@ -347,10 +235,8 @@ async fn options_over_tcp_is_answered_on_the_same_connection() {
 #[tokio::test]
 async fn unframeable_tcp_stream_is_closed() {
     let daemon = Daemon::start("").await;
-    let sip = daemon.running().addresses().sip(Transport::Tcp).unwrap();
-    let mut stream = TcpStream::connect(sip).await.unwrap();
-    let message = options("TCP", stream.local_addr().unwrap(), "")
-        .replace("Content-Length: 0", "Content-Length: x");
+    let (mut stream, message) = tcp_options(&daemon).await;
+    let message = message.replace("Content-Length: 0", "Content-Length: x");
     stream.write_all(message.as_bytes()).await.unwrap();
     let mut rest = Vec::new();
     let read = tokio::time::timeout(WAIT, stream.read_to_end(&mut rest))
@@ -378,12 +264,7 @@ async fn stale_control_socket_is_replaced() {
     let running = Running::start(Config::parse(&text, Path::new("stale.toml")).unwrap())
         .await
         .unwrap();
-    let stream = UnixStream::connect(&path).await.unwrap();
-    let (read, write) = stream.into_split();
-    let mut client = Client {
-        lines: BufReader::new(read),
-        write,
-    };
+    let mut client = Client::connect(&path).await;
     assert_eq!(client.request(r#"{"id":1,"cmd":"ping"}"#).await["ok"], true);
     let daemon = Daemon {
         running: Some(running),
@@ -396,7 +277,7 @@ async fn stale_control_socket_is_replaced() {
 #[tokio::test]
 async fn a_taken_port_fails_the_start_naming_the_address() {
     let first = Daemon::start("").await;
-    let udp = first.running().addresses().sip(Transport::Udp).unwrap();
+    let udp = first.sip();
     let text = format!(
         "[sip]\nlisten = [\"udp:{udp}\"]\n[control]\nsocket = \"{}\"\n[metrics]\nenabled = false\n",
         first.dir.join("other.sock").display()

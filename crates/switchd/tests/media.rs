@@ -4,18 +4,14 @@
 // Helpers outside #[test] functions are test code too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use serde_json::Value;
+mod support;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
-use switchd::{Config, Running};
-use switchd_sip::Transport;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{UdpSocket, UnixStream};
-
-const WAIT: Duration = Duration::from_secs(10);
+use support::{Client, Daemon, Dialog, WAIT};
+use tokio::net::UdpSocket;
 
 /// A scratch directory and an RTP range of its own for one daemon, so tests
 /// running at once (and other test binaries) do not share ports.
@@ -28,12 +24,9 @@ fn scratch() -> (PathBuf, u16) {
     (dir, 41_000 + slot)
 }
 
-struct Daemon {
-    running: Running,
-    dir: PathBuf,
-}
-
 impl Daemon {
+    /// A daemon with an echo route and an answer-all route, in a scratch
+    /// directory and RTP range of its own.
     async fn start() -> Self {
         let (dir, port_min) = scratch();
         Self::start_in(dir, port_min).await
@@ -66,63 +59,7 @@ impl Daemon {
             control = dir.join("control.sock").display(),
             tts = dir.join("tts").display(),
         );
-        let config = Config::parse(&text, Path::new("test.toml")).unwrap();
-        let running = Running::start(config).await.unwrap();
-        Self { running, dir }
-    }
-
-    async fn control(&self) -> Client {
-        let stream = UnixStream::connect(&self.running.addresses().control)
-            .await
-            .unwrap();
-        let (read, write) = stream.into_split();
-        Client {
-            lines: BufReader::new(read),
-            write,
-        }
-    }
-
-    fn sip(&self) -> SocketAddr {
-        self.running.addresses().sip(Transport::Udp).unwrap()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-struct Client {
-    lines: BufReader<OwnedReadHalf>,
-    write: OwnedWriteHalf,
-}
-
-impl Client {
-    async fn read(&mut self) -> Value {
-        let mut line = String::new();
-        let read = tokio::time::timeout(WAIT, self.lines.read_line(&mut line))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(read > 0, "control connection closed");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
-    }
-
-    async fn request(&mut self, request: Value) -> Value {
-        let line = format!("{request}\n");
-        self.write.write_all(line.as_bytes()).await.unwrap();
-        self.read().await
-    }
-
-    /// The next event named `name`, skipping others.
-    async fn event(&mut self, name: &str) -> Value {
-        loop {
-            let event = self.read().await;
-            if event["event"] == name {
-                return event;
-            }
-        }
+        Self::launch(&text, dir).await
     }
 }
 
@@ -140,33 +77,20 @@ impl Caller {
         }
     }
 
-    /// Sends an INVITE to `user` with an SDP offer.
-    async fn invite(&self, daemon: SocketAddr, user: &str) {
-        let local = self.sip.local_addr().unwrap();
-        let rtp_port = self.rtp.local_addr().unwrap().port();
-        let sdp = offer(rtp_port);
-        let invite = format!(
-            "{}Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
-            request_head("INVITE", 1, "", user, daemon, local, rtp_port),
-            sdp.len()
-        );
-        self.sip.send_to(invite.as_bytes(), daemon).await.unwrap();
-    }
-
     /// Calls `user`, ACKs the 200 and returns the daemon's RTP address from its SDP answer.
     async fn call(&self, daemon: SocketAddr, user: &str) -> SocketAddr {
-        let local = self.sip.local_addr().unwrap();
         let rtp_port = self.rtp.local_addr().unwrap().port();
-        self.invite(daemon, user).await;
-        let ok = self.sip_until("SIP/2.0 200").await;
-        let to_tag = ok
-            .lines()
-            .find(|line| line.to_ascii_lowercase().starts_with("to:"))
-            .and_then(|line| line.split(";tag=").nth(1))
-            .map(|tag| format!(";tag={}", tag.trim()))
-            .unwrap();
-        let head = request_head("ACK", 1, &to_tag, user, daemon, local, rtp_port);
-        let ack = format!("{head}Content-Length: 0\r\n\r\n");
+        let call_id = format!("media-{user}-{rtp_port}@127.0.0.1");
+        let dialog = Dialog {
+            user,
+            daemon,
+            local: self.sip.local_addr().unwrap(),
+            call_id: &call_id,
+        };
+        let invite = dialog.invite(&support::pcmu_offer(rtp_port));
+        self.sip.send_to(invite.as_bytes(), daemon).await.unwrap();
+        let ok = support::receive_until(&self.sip, "SIP/2.0 200").await;
+        let ack = dialog.bodiless("ACK", 1, &support::to_tag(&ok));
         self.sip.send_to(ack.as_bytes(), daemon).await.unwrap();
         let port: u16 = ok
             .lines()
@@ -184,50 +108,6 @@ impl Caller {
         assert_eq!(ip, "127.0.0.1", "{ok}");
         SocketAddr::from(([127, 0, 0, 1], port))
     }
-
-    async fn sip_until(&self, status: &str) -> String {
-        let mut buffer = vec![0u8; 65_535];
-        loop {
-            let (len, _) = tokio::time::timeout(WAIT, self.sip.recv_from(&mut buffer))
-                .await
-                .unwrap()
-                .unwrap();
-            let text = String::from_utf8_lossy(&buffer[..len]).into_owned();
-            if text.starts_with(status) {
-                return text;
-            }
-        }
-    }
-}
-
-/// An SDP offer of PCMU at 127.0.0.1:`rtp_port`.
-fn offer(rtp_port: u16) -> String {
-    format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio {rtp_port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\n"
-    )
-}
-
-/// The start line and headers of a request in the test's dialog.
-fn request_head(
-    method: &str,
-    cseq: u32,
-    to_tag: &str,
-    user: &str,
-    daemon: SocketAddr,
-    local: SocketAddr,
-    rtp_port: u16,
-) -> String {
-    format!(
-        "{method} sip:{user}@{daemon} SIP/2.0\r\n\
-         Via: SIP/2.0/UDP {local};branch=z9hG4bK{method}{cseq};rport\r\n\
-         Max-Forwards: 70\r\n\
-         From: <sip:caller@127.0.0.1>;tag=caller\r\n\
-         To: <sip:{user}@127.0.0.1>{to_tag}\r\n\
-         Call-ID: media-{user}-{rtp_port}@127.0.0.1\r\n\
-         CSeq: {cseq} {method}\r\n\
-         Contact: <sip:caller@{local}>\r\n"
-    )
 }
 
 /// A PCMU RTP packet of 20 ms of silence.
@@ -240,21 +120,43 @@ fn rtp_packet(seq: u16) -> Vec<u8> {
     packet
 }
 
-async fn answered_leg(events: &mut Client) -> String {
-    let answered = events.event("leg.answered").await;
-    answered["leg"].as_str().unwrap().to_owned()
+/// An answered call from a [`Caller`], seen on a subscribed control connection.
+struct AnsweredCall {
+    /// The control connection subscribed before the call.
+    events: Client,
+    caller: Caller,
+    /// The daemon's RTP address for the leg.
+    media: SocketAddr,
+    /// The leg's id, from `leg.answered`.
+    leg: String,
+}
+
+impl AnsweredCall {
+    /// Subscribes to `daemon`'s events, calls `user` and waits for `leg.answered`.
+    async fn to(daemon: &Daemon, user: &str) -> Self {
+        let mut events = daemon.control().await;
+        events
+            .request(serde_json::json!({"id": 1, "cmd": "subscribe"}))
+            .await;
+        let caller = Caller::new().await;
+        let media = caller.call(daemon.sip(), user).await;
+        let answered = events.event("leg.answered").await;
+        let leg = answered["leg"].as_str().unwrap().to_owned();
+        Self {
+            events,
+            caller,
+            media,
+            leg,
+        }
+    }
 }
 
 #[tokio::test]
 async fn echo_route_reflects_rtp_and_counts_it() {
     let daemon = Daemon::start().await;
-    let mut events = daemon.control().await;
-    events
-        .request(serde_json::json!({"id": 1, "cmd": "subscribe"}))
-        .await;
-    let caller = Caller::new().await;
-    let media = caller.call(daemon.sip(), "echo").await;
-    let leg = answered_leg(&mut events).await;
+    let AnsweredCall {
+        caller, media, leg, ..
+    } = AnsweredCall::to(&daemon, "echo").await;
 
     let mut echoed = 0;
     let mut buffer = [0u8; 2048];
@@ -292,7 +194,7 @@ async fn echo_route_reflects_rtp_and_counts_it() {
     assert!(counters["packets_out"].as_u64().unwrap() > 0, "{status}");
 
     // The daemon's own socket counters (other daemons of this process add to them).
-    let metrics = scrape(daemon.running.addresses().metrics.unwrap()).await;
+    let metrics = support::scrape(daemon.running().addresses().metrics.unwrap()).await;
     let value = |name: &str| {
         metrics
             .lines()
@@ -305,31 +207,12 @@ async fn echo_route_reflects_rtp_and_counts_it() {
     assert!(value("switchd_rtp_sockets") >= 2.0);
 }
 
-async fn scrape(addr: SocketAddr) -> String {
-    use tokio::io::AsyncReadExt;
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = String::new();
-    tokio::time::timeout(WAIT, stream.read_to_string(&mut response))
-        .await
-        .unwrap()
-        .unwrap();
-    response
-}
-
 #[tokio::test]
 async fn file_commands_reply_with_the_files_errors_and_the_call_stays_up() {
     let daemon = Daemon::start().await;
-    let mut events = daemon.control().await;
-    events
-        .request(serde_json::json!({"id": 1, "cmd": "subscribe"}))
-        .await;
-    let caller = Caller::new().await;
-    let _media = caller.call(daemon.sip(), "100").await;
-    let leg = answered_leg(&mut events).await;
+    let AnsweredCall {
+        mut events, leg, ..
+    } = AnsweredCall::to(&daemon, "100").await;
     let mut control = daemon.control().await;
 
     let missing = daemon.dir.join("missing.wav");
@@ -424,16 +307,15 @@ async fn a_port_held_by_another_program_is_skipped() {
     // Someone else holds the RTCP port of the first pair before we start.
     let _squatter = std::net::UdpSocket::bind(("127.0.0.1", port_min + 1)).unwrap();
     let daemon = Daemon::start_in(dir, port_min).await;
-    let mut events = daemon.control().await;
-    events
-        .request(serde_json::json!({"id": 1, "cmd": "subscribe"}))
-        .await;
     // The call is answered on the next pair, which is listening: the echo
     // comes back from the port our SDP advertised.
-    let caller = Caller::new().await;
-    let media = caller.call(daemon.sip(), "echo").await;
+    let AnsweredCall {
+        mut events,
+        caller,
+        media,
+        ..
+    } = AnsweredCall::to(&daemon, "echo").await;
     assert_eq!(media.port(), port_min + 2);
-    answered_leg(&mut events).await;
     let packet = rtp_packet(1);
     caller.rtp.send_to(&packet, media).await.unwrap();
     let mut buffer = [0u8; 2048];

@@ -1,12 +1,15 @@
 //! An answered leg with a far end the test drives: a [`SipUa`] for the
 //! signalling and an [`RtpPeer`] for the media, set up by calling into a
-//! `park` route or by answering an `originate`.
+//! `park` route or by answering an `originate`; and the steps audio tests
+//! repeat on such legs (send and listen, unbridge, play, stop recording).
 
-use crate::audio::events;
-use crate::audio::rtp::RtpPeer;
+use crate::audio::events::{self, EVENT_TIMEOUT};
+use crate::audio::parked::ParkedCall;
+use crate::audio::rtp::{ReceivedPacket, RtpPeer};
 use crate::audio::sender::RtpStream;
 use crate::audio::sip::sdp_body;
 use crate::audio::ua::{Dialog, SipUa};
+use crate::audio::verdict::sound_only;
 use crate::config::{DaemonConfig, RouteAction};
 use crate::control::Control;
 use crate::daemon::Daemon;
@@ -36,28 +39,7 @@ impl FarEnd {
     /// `control` (subscribed already) and waits for `leg.answered`. The SDP
     /// offers PCMU and telephone-event 101.
     pub fn call_in(daemon: &Daemon, control: &mut Control, user: &str) -> FarEnd {
-        let mut ua = SipUa::bind(daemon.sip_addr(), "caller");
-        let rtp = RtpPeer::bind();
-        let invite = ua.send_invite(user, &sdp_body(rtp.port(), true));
-        let call_id = invite.call_id.clone();
-        let incoming = events::wait_where(control, "leg.incoming", SETUP_TIMEOUT, |raw| {
-            raw["event"] == "leg.incoming" && raw["leg"]["call_id"] == call_id.as_str()
-        });
-        let leg = incoming["leg"]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("leg.incoming without an id: {incoming}"))
-            .to_string();
-        control.ok(json!({"cmd": "answer", "leg": leg}));
-        let dialog = ua
-            .await_answer(&invite, SETUP_TIMEOUT)
-            .unwrap_or_else(|status| panic!("the parked call was refused with {status}"));
-        events::wait(control, "leg.answered", &leg, SETUP_TIMEOUT);
-        FarEnd {
-            leg,
-            ua,
-            rtp,
-            dialog,
-        }
+        ParkedCall::place(daemon, control, user, |port| sdp_body(port, true)).answer(control)
     }
 
     /// `originate`s leg `leg` to a new far end, which answers (PCMU and
@@ -118,6 +100,30 @@ impl FarEnd {
         )
     }
 
+    /// What the far end received, after asserting that all of it came from
+    /// the daemon's RTP port for this leg; `who` names the far end in the
+    /// failure.
+    pub fn packets_from_its_leg(&self, who: &str) -> Vec<ReceivedPacket> {
+        let packets = self.rtp.packets();
+        assert!(
+            packets.iter().all(|p| p.from == self.daemon_rtp()),
+            "{who} got RTP from somewhere other than its leg's port {}",
+            self.daemon_rtp()
+        );
+        packets
+    }
+
+    /// `play`s `file` to the leg (panics when refused) and returns what the
+    /// far end heard from then until 100 ms after `play.finished`.
+    pub fn hear_played(&self, control: &mut Control, file: &Path) -> Vec<i16> {
+        self.rtp.clear();
+        play_file(control, &self.leg, file)
+            .unwrap_or_else(|e| panic!("play {}: {e}", file.display()));
+        events::wait_checked(control, "play.finished", &self.leg, EVENT_TIMEOUT);
+        std::thread::sleep(Duration::from_millis(100));
+        self.rtp.audio()
+    }
+
     /// Sends BYE; returns the status it got.
     pub fn hang_up(&mut self) -> u16 {
         self.ua
@@ -142,6 +148,46 @@ pub fn parking_daemon(label: &str) -> (Daemon, Control) {
     let mut control = daemon.control();
     control.subscribe(None);
     (daemon, control)
+}
+
+/// Forgets what `listener` received, sends `samples` on `sender` (paced)
+/// and waits 300 ms for the last of it to arrive, so that what `listener`
+/// holds then is the answer to exactly these samples.
+pub fn clear_and_send(listener: &RtpPeer, sender: &mut RtpStream, samples: &[i16]) {
+    listener.clear();
+    sender.send_audio(samples);
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+/// `unbridge`s `leg`, lets `settle` pass, sends `samples` as
+/// [`clear_and_send`] does, and returns the sound (20 ms frames above
+/// [`SOUND_RMS`](crate::audio::verdict::SOUND_RMS)) that `listener`
+/// received: none is expected once the leg is unbridged.
+pub fn sound_after_unbridge(
+    control: &mut Control,
+    leg: &str,
+    settle: Duration,
+    sender: &mut RtpStream,
+    listener: &RtpPeer,
+    samples: &[i16],
+) -> Vec<i16> {
+    control.ok(json!({"cmd": "unbridge", "leg": leg}));
+    std::thread::sleep(settle);
+    clear_and_send(listener, sender, samples);
+    sound_only(&listener.audio())
+}
+
+/// Asserts that the `leg` command reports `leg` in `state`, naming the
+/// reply when it does not.
+pub fn assert_leg_state(control: &mut Control, leg: &str, state: &str) {
+    let reply = control.ok(json!({"cmd": "leg", "leg": leg}));
+    assert_eq!(reply["leg"]["state"], state, "{reply}");
+}
+
+/// `stop_record`s `leg` and returns its `record.finished`, [`checked`](events::checked).
+pub fn stop_recording(control: &mut Control, leg: &str) -> Value {
+    control.ok(json!({"cmd": "stop_record", "leg": leg}));
+    events::wait_checked(control, "record.finished", leg, EVENT_TIMEOUT)
 }
 
 /// `play`s the WAV at `file` on `leg`: the reply, or `"code: message"`.

@@ -4,11 +4,10 @@
 //! libopus through `switchd-media` (there is no second Opus to check it
 //! against, but its round trip is checked here, on its own).
 
-use crate::audio::rtp::{PACKET_INTERVAL, ReceivedPacket};
-use crate::audio::sender::RtpStream;
+use crate::audio::rtp::ReceivedPacket;
+use crate::audio::sender::{Pacer, RtpStream};
 use crate::audio::{FRAME_SAMPLES, alaw, g711};
 use std::thread::JoinHandle;
-use std::time::Instant;
 use switchd_media::codec::Codec as _;
 use switchd_media::codec::opus::OpusCodec;
 
@@ -147,7 +146,7 @@ pub struct CodecStream {
     codec: FarCodec,
     coder: Coder,
     timestamp: u32,
-    next_send: Option<Instant>,
+    pacer: Pacer,
 }
 
 impl CodecStream {
@@ -159,22 +158,8 @@ impl CodecStream {
             codec,
             coder: codec.coder(),
             timestamp,
-            next_send: None,
+            pacer: Pacer::default(),
         }
-    }
-
-    fn pace(&mut self) {
-        let now = Instant::now();
-        let slot = self.next_send.unwrap_or(now);
-        if slot > now {
-            std::thread::sleep(slot - now);
-        }
-        let base = if slot + PACKET_INTERVAL < now {
-            now
-        } else {
-            slot
-        };
-        self.next_send = Some(base + PACKET_INTERVAL);
     }
 
     /// Sends `samples` (8 kHz) in 20 ms frames, paced in real time; a short
@@ -184,7 +169,7 @@ impl CodecStream {
             let mut frame = chunk.to_vec();
             frame.resize(FRAME_SAMPLES, 0);
             let payload = self.coder.encode(&frame);
-            self.pace();
+            self.pacer.wait();
             let timestamp = self.timestamp;
             self.stream
                 .send_raw(self.codec.payload_type(), false, timestamp, &payload);

@@ -6,6 +6,9 @@ use crate::control::{Control, decode_event, event_leg};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
+/// How long a test waits for an event its own command or media caused.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+
 fn seen(control: &Control) -> String {
     control
         .seen_events()
@@ -42,6 +45,22 @@ pub fn wait_where(
     }
 }
 
+/// The id of the first `leg.incoming` that `wanted` accepts within
+/// `timeout`; panics when it has none.
+pub fn incoming_leg(
+    control: &mut Control,
+    timeout: Duration,
+    mut wanted: impl FnMut(&Value) -> bool,
+) -> String {
+    let incoming = wait_where(control, "leg.incoming", timeout, |raw| {
+        raw["event"] == "leg.incoming" && wanted(raw)
+    });
+    incoming["leg"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("leg.incoming without an id: {incoming}"))
+        .to_string()
+}
+
 /// The first event named `kind` about `leg` within `timeout`.
 pub fn wait(control: &mut Control, kind: &str, leg: &str, timeout: Duration) -> Value {
     wait_where(control, &format!("{kind} for leg {leg}"), timeout, |raw| {
@@ -70,6 +89,18 @@ pub fn of_kind<'a>(events: &'a [Value], kind: &str, leg: &str) -> Vec<&'a Value>
         .iter()
         .filter(|raw| raw["event"] == kind && event_leg(raw) == Some(leg))
         .collect()
+}
+
+/// [`wait`] for the event, then [`checked`] against the shared types.
+pub fn wait_checked(control: &mut Control, kind: &str, leg: &str, timeout: Duration) -> Value {
+    checked(wait(control, kind, leg, timeout))
+}
+
+/// Waits for `play.started` and then `play.finished` about `leg`, each
+/// within `timeout` and [`checked`].
+pub fn play_through(control: &mut Control, leg: &str, timeout: Duration) {
+    wait_checked(control, "play.started", leg, timeout);
+    wait_checked(control, "play.finished", leg, timeout);
 }
 
 /// `raw` after checking it decodes as the shared `switchd_control::Event`

@@ -38,14 +38,9 @@ impl ParkedCall {
         let mut ua = SipUa::bind(daemon.sip_addr(), "caller");
         let rtp = RtpPeer::bind();
         let invite = ua.send_invite(user, &offer(rtp.port()));
-        let call_id = invite.call_id.clone();
-        let incoming = events::wait_where(control, "leg.incoming", SETUP_TIMEOUT, |raw| {
-            raw["event"] == "leg.incoming" && raw["leg"]["call_id"] == call_id.as_str()
+        let leg = events::incoming_leg(control, SETUP_TIMEOUT, |raw| {
+            raw["leg"]["call_id"] == invite.call_id.as_str()
         });
-        let leg = incoming["leg"]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("leg.incoming without an id: {incoming}"))
-            .to_string();
         ParkedCall {
             leg,
             ua,

@@ -48,6 +48,31 @@ pub fn dtmf_event_code(digit: char) -> Option<u8> {
     }
 }
 
+/// Real-time pacing at one packet per [`PACKET_INTERVAL`], shared by the
+/// senders of every codec.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    next_send: Option<Instant>,
+}
+
+impl Pacer {
+    /// Waits for the next 20 ms slot (the first is now).
+    pub fn wait(&mut self) {
+        let now = Instant::now();
+        let slot = self.next_send.unwrap_or(now);
+        if slot > now {
+            std::thread::sleep(slot - now);
+        }
+        // After a long pause, start over rather than bursting to catch up.
+        let base = if slot + PACKET_INTERVAL < now {
+            now
+        } else {
+            slot
+        };
+        self.next_send = Some(base + PACKET_INTERVAL);
+    }
+}
+
 /// One RTP stream from a peer's socket to one destination: its own SSRC,
 /// sequence and timestamp, and a 20 ms pace.
 #[derive(Debug)]
@@ -58,7 +83,7 @@ pub struct RtpStream {
     pub ssrc: u32,
     sequence: u16,
     timestamp: u32,
-    next_send: Option<Instant>,
+    pacer: Pacer,
 }
 
 impl RtpStream {
@@ -73,7 +98,7 @@ impl RtpStream {
             ssrc: seed.wrapping_mul(2_654_435_761),
             sequence: (seed as u16).wrapping_mul(31),
             timestamp: seed.wrapping_mul(7919),
-            next_send: None,
+            pacer: Pacer::default(),
         }
     }
 
@@ -87,22 +112,6 @@ impl RtpStream {
     /// The local address packets leave from.
     pub fn local_addr(&self) -> SocketAddr {
         self.socket.local_addr().expect("socket address")
-    }
-
-    /// Waits for the next 20 ms slot (the first is now).
-    fn pace(&mut self) {
-        let now = Instant::now();
-        let slot = self.next_send.unwrap_or(now);
-        if slot > now {
-            std::thread::sleep(slot - now);
-        }
-        // After a long pause, start over rather than bursting to catch up.
-        let base = if slot + PACKET_INTERVAL < now {
-            now
-        } else {
-            slot
-        };
-        self.next_send = Some(base + PACKET_INTERVAL);
     }
 
     /// Sends one packet now (unpaced), advancing the sequence number only.
@@ -129,7 +138,7 @@ impl RtpStream {
     /// Sends `samples` as PCMU packets of 20 ms, paced in real time.
     pub fn send_audio(&mut self, samples: &[i16]) {
         for frame in samples.chunks(FRAME_SAMPLES) {
-            self.pace();
+            self.pacer.wait();
             let timestamp = self.timestamp;
             self.send_raw(PCMU, false, timestamp, &g711::encode_all(frame));
             self.timestamp = self.timestamp.wrapping_add(frame.len() as u32);
@@ -150,7 +159,7 @@ impl RtpStream {
             let start = self.timestamp;
             let ticks_per_packet = FRAME_SAMPLES as u32;
             for n in 1..=style.packets {
-                self.pace();
+                self.pacer.wait();
                 let duration = (n * ticks_per_packet).min(u32::from(u16::MAX)) as u16;
                 let marker = style.marker && n == 1;
                 self.send_raw(
@@ -161,7 +170,7 @@ impl RtpStream {
                 );
             }
             let total = ((style.packets + 1) * ticks_per_packet).min(u32::from(u16::MAX)) as u16;
-            self.pace();
+            self.pacer.wait();
             for _ in 0..style.end_packets {
                 self.send_raw(
                     style.payload_type,

@@ -118,51 +118,48 @@ pub fn sox(args: &[&str]) {
     );
 }
 
+/// sox's output options for 16-bit signed PCM (a WAV, by the file name).
+const PCM16: [&str; 4] = ["-b", "16", "-e", "signed-integer"];
+
+/// Writes `seconds` of a half-scale sine to `path` with sox: `sine` is a
+/// frequency, or `from-to` for a linear chirp; `rate` Hz, `channels`
+/// channels, stored as the sox output options in `format` say.
+fn synth_sine(path: &Path, rate: u32, channels: u16, format: &[&str], seconds: f64, sine: &str) {
+    let (rate, channels) = (rate.to_string(), channels.to_string());
+    let (path, seconds) = (path.to_string_lossy(), seconds.to_string());
+    let mut args = vec!["-n", "-r", &rate, "-c", &channels];
+    args.extend_from_slice(format);
+    args.extend([&*path, "synth", &seconds, "sine", sine, "vol", "0.5"]);
+    sox(&args);
+}
+
 /// Writes `seconds` of a linear chirp from `from_hz` to `to_hz` at half
 /// scale: 16-bit PCM, `rate` Hz, `channels` channels.
 pub fn make_chirp(path: &Path, seconds: f64, from_hz: u32, to_hz: u32, rate: u32, channels: u16) {
-    let path = path.to_string_lossy();
-    sox(&[
-        "-n",
-        "-r",
-        &rate.to_string(),
-        "-c",
-        &channels.to_string(),
-        "-b",
-        "16",
-        "-e",
-        "signed-integer",
-        &path,
-        "synth",
-        &seconds.to_string(),
-        "sine",
-        &format!("{from_hz}-{to_hz}"),
-        "vol",
-        "0.5",
-    ]);
+    let sweep = format!("{from_hz}-{to_hz}");
+    synth_sine(path, rate, channels, &PCM16, seconds, &sweep);
+}
+
+/// Writes the greeting the audio tests play (1.5 s of a 300 Hz to 3 kHz
+/// chirp, 8 kHz mono) and returns its samples, the reference the received
+/// audio is correlated with.
+pub fn make_greeting(path: &Path) -> Vec<i16> {
+    make_chirp(path, 1.5, 300, 3000, crate::audio::SAMPLE_RATE, 1);
+    read(path).samples
 }
 
 /// Writes `seconds` of a sine at `hz`, half scale, 8 kHz mono 16-bit.
 pub fn make_tone(path: &Path, seconds: f64, hz: u32) {
-    let path = path.to_string_lossy();
-    sox(&[
-        "-n",
-        "-r",
-        "8000",
-        "-c",
-        "1",
-        "-b",
-        "16",
-        "-e",
-        "signed-integer",
-        &path,
-        "synth",
-        &seconds.to_string(),
-        "sine",
-        &hz.to_string(),
-        "vol",
-        "0.5",
-    ]);
+    synth_sine(path, 8000, 1, &PCM16, seconds, &hz.to_string());
+}
+
+/// Writes `seconds` of a sine at `hz`, half scale, as sipp's `rtp_stream`
+/// wants it: 8 kHz mono already encoded as μ-law, the payload type (0) it
+/// is sent with. Raw, not WAV: sipp 3.6.1 sends the file's bytes as they
+/// are, 160 per packet, and would play a WAV header as a click at every
+/// loop.
+pub fn make_ulaw_tone(path: &Path, seconds: f64, hz: u32) {
+    synth_sine(path, 8000, 1, &["-t", "ul"], seconds, &hz.to_string());
 }
 
 #[cfg(test)]
