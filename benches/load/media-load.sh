@@ -37,6 +37,8 @@
 # any outgoing socket could already hold a port the relay wants.
 # TELEPHONE_EVENT=1 adds RFC 4733 telephone-events to both ends' SDP.
 # RTPENGINE=0 skips rtpengine; RTPENGINE_BIN overrides its path.
+# SWITCHD_BIN runs another switchd binary instead of building one (say, a
+# build with -C force-frame-pointers=yes, to profile it with perf -g).
 # BARE=0 skips the bare relay (default on; its ports are RTP_MIN up, four a
 # pair: caller-facing RTP_MIN + 4i, callee-facing RTP_MIN + 4i + 2).
 set -euo pipefail
@@ -79,7 +81,10 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     pin_sipp=(taskset -c 1)
 fi
 
-cargo build --release -p switchd --bin switchd
+if [ -z "${SWITCHD_BIN:-}" ]; then
+    cargo build --release -p switchd --bin switchd
+    SWITCHD_BIN=target/release/switchd
+fi
 [ "$BARE" = 0 ] || cargo build --release -p switchd-benches --bin bare-relay
 # The watchdog's bound: 280 s for switchd and rtpengine, and per bare relay
 # run its setup, warm-up, window and teardown with room to spare.
@@ -201,7 +206,7 @@ echo "media-load: switchd (release) on 127.0.0.1:$SWITCH_PORT, $CALLS bridged ca
     "${WINDOW} s window" >&2
 seq 1 "$CALLS" | awk -v p="$UAS_MEDIA" 'BEGIN { print "SEQUENTIAL" } { print p ";" }' \
     >"$work/uas-switchd.csv"
-"${pin_relay[@]}" target/release/switchd --config "$work/switchd.toml" >"$work/switchd.log" 2>&1 &
+"${pin_relay[@]}" "$SWITCHD_BIN" --config "$work/switchd.toml" >"$work/switchd.log" 2>&1 &
 daemon_pid=$!
 pids+=($daemon_pid)
 wait_udp "$SWITCH_PORT"
