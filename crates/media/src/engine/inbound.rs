@@ -63,6 +63,7 @@ pub(super) fn send_event(
     leg.stats.bytes_out += payload.len() as u64;
     out.transmit(MediaTransmit {
         leg: leg.id,
+        local_port: leg.media.local_port,
         destination,
         rtcp: false,
         payload: build_rtp(
@@ -183,6 +184,7 @@ impl MediaEngine {
         leg.stats.bytes_out += out.len().saturating_sub(12) as u64;
         self.out.transmit(MediaTransmit {
             leg: to,
+            local_port: leg.media.local_port,
             destination,
             rtcp: false,
             payload: Bytes::from(out),
@@ -258,10 +260,12 @@ impl MediaEngine {
             return;
         }
         leg.stats.rtcp_out += 1;
+        let rtcp = !leg.media.rtcp_mux;
         self.out.transmit(MediaTransmit {
             leg: id,
+            local_port: leg.media.local_port.saturating_add(u16::from(rtcp)),
             destination,
-            rtcp: !leg.media.rtcp_mux,
+            rtcp,
             payload: Bytes::from(wire),
         });
     }

@@ -224,6 +224,9 @@ impl MediaEngine {
         if let Some(at) = leg.scheduled {
             self.timers.remove(&(at, id));
         }
+        // Nothing of a removed leg leaves after it: its port may soon be
+        // another leg's.
+        self.out.transmits.retain(|transmit| transmit.leg != id);
         leg.taps
     }
 

@@ -281,3 +281,20 @@ fn leg_limit_and_conflicts_are_errors() {
     assert!(engine.remove_leg(t0, A).is_empty());
     assert_eq!(engine.poll_timeout(), None);
 }
+
+#[test]
+fn transmits_name_their_port_and_die_with_their_leg() {
+    let mut h = Harness::bridged(PCMU, PCMU);
+    h.receive(A, peer_of(A), &packet(0, 1, 0, 9, true, &[0xff; 160]));
+    let sent: Vec<u16> = h.sent.iter().map(|(_, t)| t.local_port).collect();
+    assert_eq!(sent, vec![media(B, CodecKind::Pcmu, 0, None).local_port]);
+    // Queued, not yet taken by the daemon, when B goes: it never leaves.
+    h.engine.handle_rtp(
+        h.now,
+        A,
+        peer_of(A),
+        &packet(0, 2, 160, 9, false, &[0xff; 160]),
+    );
+    drop(h.engine.remove_leg(h.now, B));
+    assert_eq!(h.engine.poll_transmit(), None);
+}

@@ -31,6 +31,7 @@ fn send_frame(now: Instant, leg: &mut Leg, out: &mut Output, pcm: &Pcm) {
     leg.stats.bytes_out += payload.len() as u64;
     out.transmit(MediaTransmit {
         leg: leg.id,
+        local_port: leg.media.local_port,
         destination,
         rtcp: false,
         payload: build_rtp(

@@ -64,11 +64,14 @@ pub struct LegMedia {
 /// One datagram for the daemon to send from the leg's socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MediaTransmit {
-    /// The leg whose socket sends it (its RTP port, or the RTCP port when `rtcp` and not muxed).
+    /// The leg whose socket sends it.
     pub leg: LegId,
+    /// The port to send from: the leg's RTP port, or its RTCP port when
+    /// `rtcp` (the daemon needs no look-up of its own per packet).
+    pub local_port: u16,
     /// Where to send it.
     pub destination: SocketAddr,
-    /// True for RTCP.
+    /// True when it leaves from the RTCP port (RTCP without rtcp-mux).
     pub rtcp: bool,
     /// The datagram.
     pub payload: Bytes,

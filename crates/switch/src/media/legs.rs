@@ -145,6 +145,7 @@ impl Switch {
                     return;
                 }
                 audio.media = Some(media);
+                self.media.rtp_legs.insert(audio.port, audio.engine_id);
                 audio.dtmf = super::pipeline(media.codec.rtp_clock_rate());
                 if audio.echo_on_media && engine.echo(now, audio.engine_id, true).is_ok() {
                     audio.link = Some(Link::Echo);
@@ -170,6 +171,7 @@ impl Switch {
             return;
         };
         self.media.by_port.remove(&audio.port);
+        self.media.rtp_legs.remove(&audio.port);
         self.media.by_engine.remove(&audio.engine_id);
         self.media.inband_legs.remove(id);
         self.timers.cancel(&TimerKey::Media(id.to_owned()));

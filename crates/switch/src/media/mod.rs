@@ -166,6 +166,9 @@ pub(crate) struct MediaState {
     pub legs: HashMap<String, LegAudio>,
     pub by_port: HashMap<u16, String>,
     pub by_engine: HashMap<LegId, String>,
+    /// The engine leg behind each RTP port whose leg has media: the one
+    /// look-up per received packet.
+    pub rtp_legs: HashMap<u16, LegId>,
     /// Legs with an in-band detector, read after each engine tick.
     pub inband_legs: HashSet<String>,
     pub socket_actions: VecDeque<SocketAction>,
@@ -196,6 +199,7 @@ impl MediaState {
             legs: HashMap::new(),
             by_port: HashMap::new(),
             by_engine: HashMap::new(),
+            rtp_legs: HashMap::new(),
             inband_legs: HashSet::new(),
             socket_actions: VecDeque::new(),
             finished_recordings: VecDeque::new(),
@@ -222,14 +226,7 @@ impl Switch {
     /// media is not negotiated yet drop it (counted).
     pub fn handle_rtp(&mut self, now: Instant, local_port: u16, source: SocketAddr, packet: &[u8]) {
         let rtp_port = local_port & !1;
-        let engine_id = self
-            .media
-            .by_port
-            .get(&rtp_port)
-            .and_then(|id| self.media.legs.get(id))
-            .filter(|audio| audio.media.is_some())
-            .map(|audio| audio.engine_id);
-        let Some(engine_id) = engine_id else {
+        let Some(&engine_id) = self.media.rtp_legs.get(&rtp_port) else {
             self.media.totals.unknown_port += 1;
             return;
         };
@@ -271,28 +268,16 @@ impl Switch {
 
     /// The next RTP/RTCP datagram to send.
     pub fn poll_rtp_transmit(&mut self) -> Option<RtpTransmit> {
-        while let Some(transmit) = self.media.engine.poll_transmit() {
-            let Some(audio) = self
-                .media
-                .by_engine
-                .get(&transmit.leg)
-                .and_then(|id| self.media.legs.get(id))
-            else {
-                continue;
-            };
-            let muxed = audio.media.is_some_and(|m| m.rtcp_mux);
-            let local_port = if transmit.rtcp && !muxed {
-                audio.port.saturating_add(1)
-            } else {
-                audio.port
-            };
-            return Some(RtpTransmit {
-                local_port,
+        // The engine drops a leg's queued datagrams when the leg goes, so
+        // each one still has its leg and port.
+        self.media
+            .engine
+            .poll_transmit()
+            .map(|transmit| RtpTransmit {
+                local_port: transmit.local_port,
                 destination: transmit.destination,
                 payload: transmit.payload,
-            });
-        }
-        None
+            })
     }
 
     /// The next recording to finish.
