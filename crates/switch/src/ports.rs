@@ -20,6 +20,12 @@ pub const READY_RESERVE: usize = 8;
 /// again.
 pub const BIND_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// Binds that may fail in a row before the pool stops asking until a failed
+/// pair is due again. Without it, an address the host does not have would
+/// have the daemon try (and log) every pair of the range at once, and again
+/// every [`BIND_RETRY_AFTER`].
+pub const MAX_FAILURES_IN_A_ROW: u32 = 16;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
     /// Not bound; waiting in `free`.
@@ -51,6 +57,7 @@ pub struct RtpPortPool {
     in_use: usize,
     reserve: usize,
     bind_failures: u64,
+    failures_in_a_row: u32,
 }
 
 impl RtpPortPool {
@@ -77,6 +84,7 @@ impl RtpPortPool {
             in_use: 0,
             reserve: reserve.max(1),
             bind_failures: 0,
+            failures_in_a_row: 0,
         }
     }
 
@@ -110,8 +118,12 @@ impl RtpPortPool {
             self.failed.pop_front();
             self.set(port, Slot::Free);
             self.free.push_back(port);
+            // A due pair earns the pool another round of attempts.
+            self.failures_in_a_row = 0;
         }
-        if self.ready.len() + self.binding >= self.reserve {
+        if self.ready.len() + self.binding >= self.reserve
+            || self.failures_in_a_row >= MAX_FAILURES_IN_A_ROW
+        {
             return None;
         }
         let port = self.free.pop_front()?;
@@ -126,6 +138,7 @@ impl RtpPortPool {
             self.set(port, Slot::Ready);
             self.binding -= 1;
             self.ready.push_back(port);
+            self.failures_in_a_row = 0;
         }
     }
 
@@ -135,6 +148,7 @@ impl RtpPortPool {
             self.set(port, Slot::Failed);
             self.binding -= 1;
             self.bind_failures += 1;
+            self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
             self.failed.push_back((now + BIND_RETRY_AFTER, port));
         }
     }
@@ -257,6 +271,33 @@ mod tests {
         pool.bind_failed(now, last);
         assert_eq!(pool.next_to_bind(now), None);
         assert_eq!(pool.next_to_bind(now + BIND_RETRY_AFTER), Some(busy));
+    }
+
+    #[test]
+    fn an_unbindable_range_is_tried_a_few_pairs_a_minute() {
+        let t0 = Instant::now();
+        let mut pool = RtpPortPool::new(40000..=49999);
+        let mut tried = 0;
+        let mut fail_all = |pool: &mut RtpPortPool, now| {
+            while let Some(port) = pool.next_to_bind(now) {
+                pool.bind_failed(now, port);
+                tried += 1;
+            }
+            tried
+        };
+        assert_eq!(fail_all(&mut pool, t0), MAX_FAILURES_IN_A_ROW as usize);
+        assert_eq!(fail_all(&mut pool, t0 + Duration::from_secs(30)), 16);
+        // Due again a minute later: another round, no more.
+        let later = t0 + BIND_RETRY_AFTER;
+        assert_eq!(fail_all(&mut pool, later), 32);
+        assert_eq!(pool.bind_failures(), 32);
+        // One success and the pool fills its reserve again.
+        let port = pool.next_to_bind(later + BIND_RETRY_AFTER).unwrap();
+        pool.bound(port);
+        assert_eq!(
+            bind_all(&mut pool, later + BIND_RETRY_AFTER).len(),
+            READY_RESERVE - 1
+        );
     }
 
     #[test]
