@@ -12,9 +12,19 @@ use std::time::Duration;
 use crate::{Error, SAMPLE_RATE_HZ, samples_to_duration};
 
 /// Decoded prompt audio, shared between every call playing it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Prompt {
     samples: Arc<[i16]>,
+}
+
+/// Its length, not its samples: a prompt inside a logged structure (the
+/// switch's config holds the hold prompt) must not print a minute of audio.
+impl std::fmt::Debug for Prompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prompt")
+            .field("samples", &self.samples.len())
+            .finish()
+    }
 }
 
 impl Prompt {
