@@ -86,6 +86,12 @@ impl DaemonConfig {
         self
     }
 
+    /// Sets `[media] hold_prompt`: the WAV idle answered legs hear, looped.
+    pub fn hold_prompt(self, path: &std::path::Path) -> Self {
+        let value = toml_string(&path.to_string_lossy());
+        self.set("media", "hold_prompt", value)
+    }
+
     /// Listens for SIP (UDP and TCP) on `ip` instead of 127.0.0.1, and
     /// advertises it.
     pub fn listen_on(mut self, ip: IpAddr) -> Self {

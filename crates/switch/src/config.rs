@@ -3,6 +3,7 @@
 use std::ops::RangeInclusive;
 use std::time::Duration;
 use switchd_control::command::TrunkSpec;
+use switchd_player::wav::Prompt;
 use switchd_sip::EndpointConfig;
 
 /// What an inbound INVITE matching a route gets.
@@ -76,12 +77,17 @@ pub struct SwitchConfig {
     pub media_timeout_hangup: bool,
     /// When legs without telephone-event get an in-band DTMF detector.
     pub inband_dtmf: InbandDtmf,
+    /// What an answered leg hears, looped, while nothing else is sent to it
+    /// (no bridge, echo, `play` or `collect`); `None` (or an empty prompt):
+    /// silence. Loaded by the daemon at start (8 kHz mono).
+    pub hold_prompt: Option<Prompt>,
 }
 
 impl Default for SwitchConfig {
     /// Defaults an operator would pick: 1,000 legs, 30 s park, 60 s ring,
     /// ended legs visible for a minute, RTP on 16384..=32767, media timeout
-    /// 30 s reported without hanging up, in-band DTMF detection `Auto`.
+    /// 30 s reported without hanging up, in-band DTMF detection `Auto`,
+    /// no hold prompt (idle legs hear silence).
     fn default() -> Self {
         Self {
             endpoint: EndpointConfig::default(),
@@ -95,6 +101,7 @@ impl Default for SwitchConfig {
             media_timeout: Duration::from_secs(30),
             media_timeout_hangup: false,
             inband_dtmf: InbandDtmf::Auto,
+            hold_prompt: None,
         }
     }
 }

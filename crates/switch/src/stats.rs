@@ -120,6 +120,8 @@ pub struct SwitchStats {
     pub media_transcoding_legs: u64,
     /// Gauge: legs with an in-band DTMF detector (their audio decoded and scanned every 20 ms).
     pub media_inband_detectors: u64,
+    /// Gauge: legs hearing the configured hold prompt (answered, idle).
+    pub media_legs_on_hold: u64,
     /// Counter: RTP packets accepted from peers.
     pub media_packets_in: u64,
     /// Counter: RTP packets sent (relayed, echoed, played, DTMF).
@@ -169,6 +171,7 @@ impl SwitchStats {
             ("media_legs", self.media_legs),
             ("media_transcoding_legs", self.media_transcoding_legs),
             ("media_inband_detectors", self.media_inband_detectors),
+            ("media_legs_on_hold", self.media_legs_on_hold),
             ("media_packets_in", self.media_packets_in),
             ("media_packets_out", self.media_packets_out),
             ("media_strays", self.media_strays),
@@ -250,6 +253,7 @@ impl Switch {
             media_legs: count(engine.legs),
             media_transcoding_legs: transcoding,
             media_inband_detectors: count(self.inband_detectors()),
+            media_legs_on_hold: count(self.legs_on_hold()),
             media_packets_in: media.packets_in,
             media_packets_out: media.packets_out,
             media_strays: media.strays,

@@ -89,6 +89,7 @@ impl Switch {
             config.media_timeout_hangup,
             config.max_legs,
             config.inband_dtmf,
+            config.hold_prompt,
         );
         let mut switch = Self {
             settings: Settings {

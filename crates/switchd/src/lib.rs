@@ -68,6 +68,25 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     result
 }
 
+/// Loads the files `config` names for the daemon's start (the hold prompt)
+/// the way the daemon does, without starting it: what `--check-config`
+/// adds to [`Config::load`]. The error names the key and the file.
+pub fn check_files(config: &Config) -> Result<(), Error> {
+    media::load_hold_prompt(config, &media_files(config)).map(drop)
+}
+
+/// The file side of media as `config` sets it up.
+fn media_files(config: &Config) -> MediaFiles {
+    MediaFiles::new(MediaFilesSettings {
+        prompt_cache_entries: config.media.prompt_cache_entries,
+        tts: TtsSettings {
+            command: config.media.tts_command.clone(),
+            cache_dir: config.media.tts_cache.clone(),
+            max_entries: config.media.tts_cache_entries,
+        },
+    })
+}
+
 /// What the daemon actually bound (ports chosen by the OS for port 0).
 #[derive(Debug, Clone)]
 pub struct BoundAddresses {
@@ -160,6 +179,9 @@ impl Running {
         make_engine: impl FnOnce(SwitchConfig) -> E,
     ) -> Result<Self, Error> {
         config.validate()?;
+        let files = Arc::new(media_files(&config));
+        // Before any socket is bound: a bad file is a config error.
+        let hold_prompt = media::load_hold_prompt(&config, &files)?;
         let mut tasks = Tasks::default();
         let metrics = if config.metrics.enabled {
             let handle = metrics::install()?;
@@ -223,16 +245,10 @@ impl Running {
             Vec::new()
         };
         let advertised = advertise::advertised_addresses(&bound, sip.advertise, &interfaces);
-        let engine = make_engine(config.switch_config(advertised.clone()));
+        let mut switch_config = config.switch_config(advertised.clone());
+        switch_config.hold_prompt = hold_prompt;
+        let engine = make_engine(switch_config);
         let rtp = RtpSockets::new(config.media_ip(), config.rtp_pairs(), inputs.clone());
-        let files = Arc::new(MediaFiles::new(MediaFilesSettings {
-            prompt_cache_entries: config.media.prompt_cache_entries,
-            tts: TtsSettings {
-                command: config.media.tts_command.clone(),
-                cache_dir: config.media.tts_cache.clone(),
-                max_entries: config.media.tts_cache_entries,
-            },
-        }));
         let sockets = Sockets {
             udp,
             tcp: TcpConnections::new(tcp_context),

@@ -12,7 +12,8 @@ struct Args {
     /// The config file.
     #[arg(long, short, default_value = "/etc/switchd/switchd.toml")]
     config: PathBuf,
-    /// Validate the config file, print "config ok" and exit.
+    /// Validate the config file (and load the files it names, such as the
+    /// hold prompt), print "config ok" and exit.
     #[arg(long)]
     check_config: bool,
 }
@@ -27,6 +28,10 @@ fn main() -> ExitCode {
         }
     };
     if args.check_config {
+        if let Err(error) = switchd::check_files(&config) {
+            eprintln!("switchd: {error}");
+            return ExitCode::from(2);
+        }
         println!("config ok");
         return ExitCode::SUCCESS;
     }

@@ -2,7 +2,7 @@
 //! `stop_play`, `stop_record`, `send_dtmf`. `play`, `collect` and `record`
 //! arrive through the typed methods once the daemon loaded their files.
 
-use super::Link;
+use super::{Link, Playing};
 use crate::error::SwitchError;
 use crate::switch::Switch;
 use std::time::Instant;
@@ -20,12 +20,18 @@ impl Switch {
             Command::Unbridge { leg } => (leg, self.unbridge(now, leg)),
             Command::Echo { leg } => (leg, self.echo(now, leg)),
             Command::StopPlay { leg } => {
-                let result = self.negotiated_audio(leg).map(|_| ());
-                if result.is_ok() {
+                let result = self
+                    .negotiated_audio(leg)
+                    .map(|audio| audio.playing == Some(Playing::Hold));
+                // Hold music is not a `play`: stopping it would only start
+                // it again from the top, so a held leg is left as one
+                // playing nothing would be.
+                if result == Ok(false) {
                     self.stop_any_play(now, leg);
                     self.update_inband(now, leg);
+                    self.refresh_hold(now, leg);
                 }
-                (leg, result)
+                (leg, result.map(|_| ()))
             }
             Command::StopRecord { leg } => (leg, self.stop_record(now, leg)),
             Command::SendDtmf(args) => (&args.leg, self.send_dtmf(now, args.clone())),
@@ -67,6 +73,8 @@ impl Switch {
                 audio.link = Some(Link::Bridge(peer.to_owned()));
             }
         }
+        self.refresh_hold(now, id);
+        self.refresh_hold(now, other);
         self.update_inband(now, id);
         self.update_inband(now, other);
         self.pump_media(now);
@@ -86,8 +94,10 @@ impl Switch {
         }
         self.media.engine.unbridge(now, engine_id);
         self.update_inband(now, id);
+        self.refresh_hold(now, id);
         if let Some(peer) = peer {
             self.update_inband(now, &peer);
+            self.refresh_hold(now, &peer);
         }
         Ok(())
     }
@@ -107,6 +117,7 @@ impl Switch {
             .engine
             .echo(now, engine_id, true)
             .map_err(|_| SwitchError::MediaUnavailable { leg: id.to_owned() })?;
+        self.refresh_hold(now, id);
         self.update_inband(now, id);
         Ok(())
     }

@@ -128,7 +128,9 @@ impl Switch {
         };
         let engine = &mut self.media.engine;
         match audio.media {
-            Some(old) if old == media => return,
+            // Answering after early media negotiates nothing new, but the
+            // leg may now be due its hold prompt.
+            Some(old) if old == media => return self.refresh_hold(now, id),
             Some(old) => {
                 if engine.update_leg(now, audio.engine_id, media).is_err() {
                     self.media.totals.refused += 1;
@@ -161,6 +163,7 @@ impl Switch {
         if let Some(peer) = peer {
             self.update_inband(now, &peer);
         }
+        self.refresh_hold(now, id);
         self.pump_media(now);
     }
 
@@ -187,6 +190,7 @@ impl Switch {
         {
             peer.link = None;
             self.update_inband(now, other);
+            self.refresh_hold(now, other);
         }
         if audio.playing == Some(Playing::Requested) {
             self.events

@@ -26,6 +26,11 @@
 //!   bridge), so a same-codec bridge or an echo relays packets without
 //!   decoding them. The detector comes and goes as that changes; when it
 //!   goes it is fed silence first, so a digit being heard is reported.
+//! - With a hold prompt configured, an answered leg with media that is in
+//!   no bridge, echo, `play` or `collect` hears it looped, as
+//!   `Playing::Hold`: re-decided at each of those transitions, it emits
+//!   no `play.*` event, `stop_play` leaves it alone, and anything else
+//!   that plays replaces it at once.
 //!
 //! # Layout
 //! - `mod.rs`: the public types, `MediaState`, datagrams in and out, the
@@ -33,11 +38,13 @@
 //! - `legs`: a leg's port, negotiated media and end; `LegInfo.media`; stats.
 //! - `dtmf`: digits in (RFC 4733, INFO, in-band) and out (`send_dtmf`).
 //! - `inband`: when a leg has an in-band detector; attaching, detaching.
+//! - `hold`: the hold prompt of idle answered legs.
 //! - `prompts`: `play`, `collect`, `record` and what they start.
 //! - `commands`: `bridge`, `unbridge`, `echo`, `stop_play`, `stop_record`.
 
 mod commands;
 mod dtmf;
+mod hold;
 mod inband;
 mod legs;
 mod prompts;
@@ -55,6 +62,7 @@ use switchd_media::engine::{EngineConfig, LegId, LegMedia, MediaEngine, MediaEve
 use switchd_player::collector::Collector;
 use switchd_player::dtmf::{Digit, DtmfPipeline, PipelineConfig};
 use switchd_player::frames::{DetectedTones, RecorderHandle};
+use switchd_player::wav::Prompt;
 
 pub(crate) use legs::MediaTotals;
 
@@ -107,6 +115,9 @@ pub(crate) enum Playing {
     Requested,
     /// A collector's prompt: the collector hears when it ends.
     CollectorPrompt,
+    /// The configured hold prompt, looped while the leg is idle: no events,
+    /// and invisible to `stop_play`.
+    Hold,
 }
 
 /// Where a leg's audio goes besides taps.
@@ -176,6 +187,8 @@ pub(crate) struct MediaState {
     pub hangup_on_timeout: bool,
     /// When legs without telephone-event get an in-band detector.
     pub inband_policy: InbandDtmf,
+    /// What idle answered legs hear; never an empty prompt.
+    pub hold_prompt: Option<Prompt>,
     pub totals: MediaTotals,
 }
 
@@ -187,6 +200,7 @@ impl MediaState {
         hangup_on_timeout: bool,
         max_legs: usize,
         inband_policy: InbandDtmf,
+        hold_prompt: Option<Prompt>,
     ) -> Self {
         let config = EngineConfig {
             media_timeout,
@@ -205,6 +219,8 @@ impl MediaState {
             finished_recordings: VecDeque::new(),
             hangup_on_timeout,
             inband_policy,
+            // An empty prompt would loop without ever yielding a frame.
+            hold_prompt: hold_prompt.filter(|prompt| !prompt.is_empty()),
             totals: MediaTotals::default(),
         }
     }

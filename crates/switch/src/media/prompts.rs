@@ -134,8 +134,9 @@ impl Switch {
     }
 
     /// Stops whatever plays on the leg: a `play` reports `play.stopped`, a
-    /// collector prompt counts as finished for its collector. The leg's
-    /// in-band detector is the caller's to update (it may play again).
+    /// collector prompt counts as finished for its collector, the hold
+    /// prompt just stops. The leg's in-band detector and hold prompt are
+    /// the caller's to update (it may play again).
     pub(crate) fn stop_any_play(&mut self, now: Instant, id: &str) {
         let Some(audio) = self.media.legs.get_mut(id) else {
             return;
@@ -155,6 +156,7 @@ impl Switch {
                 self.drive_collector(now, id);
                 self.reschedule_media(id);
             }
+            Playing::Hold => {}
         }
     }
 
@@ -168,6 +170,7 @@ impl Switch {
                 self.events
                     .push_back(EventKind::PlayFinished { leg: id.to_owned() });
                 self.update_inband(now, id);
+                self.refresh_hold(now, id);
             }
             Some(Playing::CollectorPrompt) => {
                 if let Some(collector) = audio.collector.as_mut() {
@@ -176,7 +179,9 @@ impl Switch {
                 self.drive_collector(now, id);
                 self.reschedule_media(id);
             }
-            None => {}
+            // A looped prompt never runs out; were it to, starting it
+            // again at once could spin, so the leg stays silent.
+            Some(Playing::Hold) | None => {}
         }
     }
 
@@ -196,6 +201,8 @@ impl Switch {
         let mut collector = Collector::new(spec);
         collector.start(now);
         audio.collector = Some(collector);
+        // A collect waiting for digits in silence is no time for hold music.
+        self.refresh_hold(now, id);
         self.update_inband(now, id);
         self.drive_collector(now, id);
         self.reschedule_media(id);
@@ -262,6 +269,7 @@ impl Switch {
         }
         if ended {
             self.update_inband(now, id);
+            self.refresh_hold(now, id);
         }
     }
 

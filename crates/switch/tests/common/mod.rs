@@ -58,6 +58,7 @@ pub fn config() -> SwitchConfig {
         media_timeout: Duration::from_secs(30),
         media_timeout_hangup: false,
         inband_dtmf: InbandDtmf::Auto,
+        hold_prompt: None,
     }
 }
 

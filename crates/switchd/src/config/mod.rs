@@ -147,6 +147,10 @@ pub struct MediaConfig {
     pub media_timeout_hangup: bool,
     /// When legs without telephone-event get an in-band DTMF detector.
     pub inband_dtmf: InbandDtmfConfig,
+    /// A WAV (8 kHz mono 16-bit) that answered legs hear, looped, while in
+    /// no bridge, echo, `play` or `collect`; unset or empty: silence. Read
+    /// once at start (SIGHUP does not reload it).
+    pub hold_prompt: Option<PathBuf>,
 }
 
 /// `[media] inband_dtmf`: when legs whose SDP has no telephone-event have
@@ -175,6 +179,7 @@ impl Default for MediaConfig {
             prompt_cache_entries: 256,
             media_timeout_hangup: false,
             inband_dtmf: InbandDtmfConfig::Auto,
+            hold_prompt: None,
         }
     }
 }
@@ -312,6 +317,15 @@ pub enum RouteActionConfig {
     Park,
     /// Answer and reflect the caller's audio back (a line test).
     Echo,
+}
+
+impl MediaConfig {
+    /// The hold prompt's file, if one is set (an empty path means none).
+    pub fn hold_prompt_path(&self) -> Option<&Path> {
+        self.hold_prompt
+            .as_deref()
+            .filter(|path| !path.as_os_str().is_empty())
+    }
 }
 
 impl Config {

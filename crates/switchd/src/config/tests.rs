@@ -260,3 +260,17 @@ fn load_reports_a_missing_file() {
     let error = Config::load(Path::new("/nonexistent/switchd.toml")).unwrap_err();
     assert!(matches!(error, Error::ConfigRead { .. }), "{error}");
 }
+
+#[test]
+fn hold_prompt_is_optional_and_empty_means_none() {
+    assert_eq!(parse("").unwrap().media.hold_prompt_path(), None);
+    let empty = parse("[media]\nhold_prompt = \"\"").unwrap();
+    assert_eq!(empty.media.hold_prompt_path(), None);
+    let set = parse("[media]\nhold_prompt = \"/srv/moh.wav\"").unwrap();
+    assert_eq!(
+        set.media.hold_prompt_path(),
+        Some(Path::new("/srv/moh.wav"))
+    );
+    // The daemon loads it; the switch config built from the file has none.
+    assert!(set.switch_config(Vec::new()).hold_prompt.is_none());
+}

@@ -282,7 +282,8 @@ impl Config {
         span.div_ceil(2).max(1)
     }
 
-    /// The switch's settings, advertising `advertised`.
+    /// The switch's settings, advertising `advertised`; the hold prompt is
+    /// left out, for the daemon to load from `media.hold_prompt` at start.
     pub fn switch_config(&self, advertised: Vec<(Transport, SocketAddr)>) -> SwitchConfig {
         SwitchConfig {
             endpoint: self.endpoint_config(advertised),
@@ -300,6 +301,7 @@ impl Config {
                 InbandDtmfConfig::Always => InbandDtmf::Always,
                 InbandDtmfConfig::Never => InbandDtmf::Never,
             },
+            hold_prompt: None,
         }
     }
 }

@@ -6,16 +6,19 @@
 //! - `requests`: the file-backed commands and their loading.
 //! - `tts`: text-to-speech through an external program, cached on disk.
 //! - `resample`: the engine's WAV to 8 kHz mono.
+//! - `hold`: `[media] hold_prompt`, loaded at start.
 //! - `adapter`: the one place naming the switch's and the control
 //!   protocol's media items.
 
 pub(crate) mod adapter;
+mod hold;
 mod requests;
 mod resample;
 mod rtp;
 mod tts;
 
 pub(crate) use adapter::{FinishedRecording, RtpTransmit, SocketAction};
+pub(crate) use hold::load_hold_prompt;
 pub(crate) use requests::{Loaded, MediaFiles, MediaFilesSettings, MediaRequest};
 pub(crate) use rtp::RtpSockets;
 pub(crate) use tts::TtsSettings;

@@ -199,10 +199,14 @@ impl MediaFiles {
 
     /// The prompt at `path`, from the cache or the disk (blocking).
     fn prompt(&self, path: &Path) -> Result<Prompt, ReplyError> {
-        let stamp = FileStamp::of(path).map_err(|error| player_error(&error))?;
-        self.lock_cache()
-            .get_or_load(path, stamp)
-            .map_err(|error| player_error(&error))
+        self.load_prompt(path).map_err(|error| player_error(&error))
+    }
+
+    /// The prompt at `path`, from the cache or the disk (blocking), with
+    /// the player's own error.
+    pub(crate) fn load_prompt(&self, path: &Path) -> Result<Prompt, switchd_player::Error> {
+        let stamp = FileStamp::of(path)?;
+        self.lock_cache().get_or_load(path, stamp)
     }
 
     /// Loads what `request` needs; runs blocking work on the blocking pool.

@@ -59,7 +59,7 @@ pub(super) fn describe() {
     );
     describe_gauge!(
         "switchd_media_legs",
-        "Legs with negotiated media, all and transcoded."
+        "Legs with negotiated media: all, transcoded, and hearing the hold prompt."
     );
     describe_gauge!(
         "switchd_media_inband_detectors",
@@ -164,6 +164,7 @@ pub(crate) fn publish_switch_stats(stats: &SwitchStats) {
 fn publish_media_stats(stats: &SwitchStats) {
     gauge!("switchd_media_legs", "kind" => "all").set(stats.media_legs as f64);
     gauge!("switchd_media_legs", "kind" => "transcoding").set(stats.media_transcoding_legs as f64);
+    gauge!("switchd_media_legs", "kind" => "on_hold").set(stats.media_legs_on_hold as f64);
     gauge!("switchd_media_inband_detectors").set(stats.media_inband_detectors as f64);
     counter!("switchd_media_packets_total", "direction" => "in").absolute(stats.media_packets_in);
     counter!("switchd_media_packets_total", "direction" => "out").absolute(stats.media_packets_out);
