@@ -59,6 +59,18 @@ class Cpu:
         return self.user + self.system
 
 
+def relay_counts(d):
+    """The four packet counts of a relay over the window, and its drops."""
+    return {
+        "packets in from callers": d["caller_in"],
+        "packets relayed to callees": d["callee_out"],
+        "packets in from callees (echo)": d["callee_in"],
+        "packets relayed to callers": d["caller_out"],
+        "relay drops (in - relayed, both ways)":
+            d["caller_in"] - d["callee_out"] + d["callee_in"] - d["caller_out"],
+    }
+
+
 def report(label, calls, window, cpu, counts):
     """Prints one relay's figures; `counts` maps a name to a packet delta."""
     per_call_second = cpu.total / (calls * window)
@@ -234,15 +246,8 @@ def run_switchd(args):
     cpu, window, (before, stats_before), (after, stats_after) = measure_window(
         args.pid, args.window, lambda: switchd_counts(ctl, callee_of))
     d = {k: after[k] - before[k] for k in before}
-    counts = {
-        "packets in from callers": d["caller_in"],
-        "packets relayed to callees": d["callee_out"],
-        "packets in from callees (echo)": d["callee_in"],
-        "packets relayed to callers": d["caller_out"],
-        "relay drops (in - relayed, both ways)":
-            d["caller_in"] - d["callee_out"] + d["callee_in"] - d["caller_out"],
-        "sequence gaps seen by the daemon (lost)": d["caller_lost"] + d["callee_lost"],
-    }
+    counts = relay_counts(d)
+    counts["sequence gaps seen by the daemon (lost)"] = d["caller_lost"] + d["callee_lost"]
     for name in sorted(stats_after):
         if any(w in name for w in ("drop", "refused", "rtp_", "media_")) \
                 and isinstance(stats_after[name], int):
@@ -483,17 +488,12 @@ def run_bare_measure(args):
     d = {k: after[k] - before[k] for k in after if isinstance(after[k], int)}
     log(f"{args.label}: the counts cover {d['uptime_ms'] / 1000:.2f} s,"
         f" the CPU reading {window:.2f} s")
-    counts = {
-        "packets in from callers": d["caller_in"],
-        "packets relayed to callees": d["callee_out"],
-        "packets in from callees (echo)": d["callee_in"],
-        "packets relayed to callers": d["caller_out"],
-        "relay drops (in - relayed, both ways)":
-            d["caller_in"] - d["callee_out"] + d["callee_in"] - d["caller_out"],
+    counts = relay_counts(d)
+    counts.update({
         "dropped before the caller was learned": d["unlearned_drops"],
         "send errors": d["send_errors"],
         "receive errors": d["recv_errors"],
-    }
+    })
     write_result(args.result_file, report(args.label, args.calls, window, cpu, counts))
 
 
