@@ -248,7 +248,8 @@ impl Running {
         let mut switch_config = config.switch_config(advertised.clone());
         switch_config.hold_prompt = hold_prompt;
         let engine = make_engine(switch_config);
-        let rtp = RtpSockets::new(config.media_ip(), config.rtp_pairs(), inputs.clone());
+        let rtp = RtpSockets::new(config.media_ip(), config.rtp_pairs())
+            .map_err(|source| Error::Runtime { source })?;
         let sockets = Sockets {
             udp,
             tcp: TcpConnections::new(tcp_context),

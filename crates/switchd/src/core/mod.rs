@@ -75,12 +75,6 @@ pub(crate) enum Input {
     Drain { grace: Duration },
     /// The watchdog asks whether the core still turns.
     Heartbeat { alive: oneshot::Sender<()> },
-    /// An RTP (even port) or RTCP (odd port) packet arrived.
-    Rtp {
-        local_port: u16,
-        source: SocketAddr,
-        packet: Bytes,
-    },
     /// A `play`, `collect` or `record` has its files; apply and reply.
     MediaLoaded(Box<LoadedCommand>),
     /// A recording's files are finished (or failed to be).
@@ -172,6 +166,7 @@ impl<E: Engine> Core<E> {
                     Some(input) => self.handle(input),
                     None => break,
                 },
+                () = self.rtp.ready() => self.receive_rtp(),
                 () = &mut sleep, if deadline.is_some() => self.engine.handle_timeout(now()),
                 _ = stats.tick() => {
                     m::publish_switch_stats(&self.engine.stats());
@@ -236,11 +231,6 @@ impl<E: Engine> Core<E> {
             Input::Heartbeat { alive } => {
                 let _ = alive.send(());
             }
-            Input::Rtp {
-                local_port,
-                source,
-                packet,
-            } => self.engine.handle_rtp(now, local_port, source, &packet),
             Input::MediaLoaded(loaded) => self.apply_media(now, *loaded),
             Input::RecordingFinished { leg, paths, result } => {
                 // One summary covers the files of a split recording; each
@@ -250,6 +240,16 @@ impl<E: Engine> Core<E> {
                         .handle_recording_finished(now, &leg, path, result.clone());
                 }
             }
+        }
+    }
+
+    /// Hands the switch a batch of RTP/RTCP datagrams from the sockets
+    /// found ready.
+    fn receive_rtp(&mut self) {
+        let now = now();
+        self.rtp.read_batch();
+        for (local_port, source, packet) in self.rtp.batch() {
+            self.engine.handle_rtp(now, local_port, source, packet);
         }
     }
 

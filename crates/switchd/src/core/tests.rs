@@ -143,7 +143,7 @@ fn start(udp: UdpSockets) -> Harness {
         max_connections: 4,
     };
     let tcp = TcpConnections::new(TcpContext::new(inputs.clone(), settings));
-    let rtp = RtpSockets::new("127.0.0.1".parse().unwrap(), 4, inputs.clone());
+    let rtp = RtpSockets::new("127.0.0.1".parse().unwrap(), 4).unwrap();
     let core = Core::new(
         Scripted::new(seen.clone()),
         receiver,

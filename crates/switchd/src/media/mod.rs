@@ -2,7 +2,7 @@
 //! closes, and the control commands that need files (`play`, `collect`,
 //! `record`), loaded off the core task and handed to the switch typed.
 //!
-//! - `rtp`: the sockets, their reader tasks and sending.
+//! - `rtp`: the RTP/RTCP sockets in one epoll set the core reads, and sending.
 //! - `requests`: the file-backed commands and their loading.
 //! - `tts`: text-to-speech through an external program, cached on disk.
 //! - `resample`: the engine's WAV to 8 kHz mono.

@@ -170,8 +170,6 @@ pub(crate) struct RtpCounters {
     pub packets_out: Counter,
     /// Received datagrams over the size limit.
     pub dropped_too_large: Counter,
-    /// Received packets dropped because the core's queue was full.
-    pub dropped_queue_full: Counter,
     /// Packets the socket refused to send.
     pub dropped_send_failed: Counter,
     /// Packets for a port with no open socket.
@@ -194,7 +192,6 @@ impl RtpCounters {
             packets_in: counter!("switchd_rtp_packets_in_total"),
             packets_out: counter!("switchd_rtp_packets_out_total"),
             dropped_too_large: dropped("too_large"),
-            dropped_queue_full: dropped("queue_full"),
             dropped_send_failed: dropped("send_failed"),
             dropped_no_socket: dropped("no_socket"),
             sockets: gauge!("switchd_rtp_sockets"),
