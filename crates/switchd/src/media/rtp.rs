@@ -210,7 +210,12 @@ impl RtpSockets {
     pub(crate) fn read_batch(&mut self) {
         self.batch.clear();
         self.buffer.clear();
-        while self.batch.len() < PER_BATCH {
+        // Bounded in reads as well as datagrams: a socket that keeps
+        // failing to read must not spin the core.
+        for _ in 0..PER_BATCH {
+            if self.batch.len() >= PER_BATCH {
+                break;
+            }
             let Some(port) = self.ready.pop_front() else {
                 break;
             };

@@ -146,3 +146,30 @@ async fn a_port_in_use_fails_to_open() {
     assert!(matches!(sockets.open(port), Err(OpenError::Bind { .. })));
     assert_eq!(sockets.open_sockets(), 0);
 }
+
+#[tokio::test]
+async fn an_icmp_error_on_a_socket_loses_nothing_after_it() {
+    let mut sockets = sockets(4);
+    let port = free_even_port();
+    sockets.open(port).unwrap();
+    // Nobody listens there: the kernel answers with ICMP port unreachable,
+    // which the socket reports on its next read.
+    let gone = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let gone_addr = gone.local_addr().unwrap();
+    drop(gone);
+    sockets.send(&RtpTransmit {
+        local_port: port,
+        destination: gone_addr,
+        payload: Bytes::from_static(b"lost"),
+    });
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.send_to(b"after", ("127.0.0.1", port)).unwrap();
+    let mut got = Vec::new();
+    while got.is_empty() {
+        got = next_batch(&mut sockets).await;
+    }
+    assert_eq!(
+        got,
+        vec![(port, peer.local_addr().unwrap(), b"after".to_vec())]
+    );
+}
