@@ -33,6 +33,9 @@ const PER_SOCKET: usize = 8;
 /// Datagrams read in one batch, before the core turns to its other inputs
 /// and timers: a flood on one port delays the rest by one batch at most.
 const PER_BATCH: usize = 64;
+/// Room for one datagram: one byte more than accepted, so that a larger
+/// datagram shows as such instead of being silently truncated to the limit.
+const SLOT: usize = MAX_RTP_DATAGRAM + 1;
 
 /// Why a port could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +84,9 @@ pub(crate) struct RtpSockets {
     ready: VecDeque<u16>,
     /// The current batch: where each datagram lies in `buffer`.
     batch: Vec<Received>,
+    /// Room for a whole batch, zeroed once; `used` bytes hold the batch.
     buffer: Vec<u8>,
+    used: usize,
     counters: RtpCounters,
 }
 
@@ -103,7 +108,8 @@ impl RtpSockets {
             events: Events::with_capacity(EVENTS),
             ready: VecDeque::new(),
             batch: Vec::with_capacity(PER_BATCH),
-            buffer: Vec::with_capacity(PER_BATCH * 256),
+            buffer: vec![0; PER_BATCH * SLOT],
+            used: 0,
             counters: RtpCounters::new(),
         })
     }
@@ -209,7 +215,7 @@ impl RtpSockets {
     /// until it would block (its readiness is edge-triggered).
     pub(crate) fn read_batch(&mut self) {
         self.batch.clear();
-        self.buffer.clear();
+        self.used = 0;
         // Bounded in reads as well as datagrams: a socket that keeps
         // failing to read must not spin the core.
         for _ in 0..PER_BATCH {
@@ -241,17 +247,13 @@ impl RtpSockets {
             return true;
         };
         for _ in 0..PER_SOCKET.min(PER_BATCH.saturating_sub(self.batch.len())) {
-            let start = self.buffer.len();
-            // One byte more than accepted, so that a larger datagram shows
-            // as such instead of being silently truncated to the limit.
-            self.buffer.resize(start + MAX_RTP_DATAGRAM + 1, 0);
-            let Some(room) = self.buffer.get_mut(start..) else {
-                return true;
+            let start = self.used;
+            let Some(room) = self.buffer.get_mut(start..start + SLOT) else {
+                return false;
             };
-            let received = socket.recv_from(room);
-            match received {
+            match socket.recv_from(room) {
                 Ok((len, source)) if len <= MAX_RTP_DATAGRAM => {
-                    self.buffer.truncate(start + len);
+                    self.used += len;
                     self.counters.packets_in.increment(1);
                     self.batch.push(Received {
                         local_port: port,
@@ -259,19 +261,10 @@ impl RtpSockets {
                         bytes: start..start + len,
                     });
                 }
-                Ok(_) => {
-                    self.buffer.truncate(start);
-                    self.counters.dropped_too_large.increment(1);
-                }
-                Err(error) if error.kind() == ErrorKind::WouldBlock => {
-                    self.buffer.truncate(start);
-                    return true;
-                }
-                Err(error) => {
-                    // ICMP errors from earlier sends surface here.
-                    self.buffer.truncate(start);
-                    tracing::trace!(port, %error, "RTP receive error");
-                }
+                Ok(_) => self.counters.dropped_too_large.increment(1),
+                Err(error) if error.kind() == ErrorKind::WouldBlock => return true,
+                // ICMP errors from earlier sends surface here.
+                Err(error) => tracing::trace!(port, %error, "RTP receive error"),
             }
         }
         false
