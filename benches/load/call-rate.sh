@@ -32,7 +32,12 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
     pin_sipp=(taskset -c 1)
 fi
 
-cargo build --release -p switchd --bin switchd
+# SWITCHD_BIN runs another switchd binary instead of building one (an
+# older commit's, to compare).
+if [ -z "${SWITCHD_BIN:-}" ]; then
+    cargo build --release -p switchd --bin switchd
+    SWITCHD_BIN=target/release/switchd
+fi
 work=$(mktemp -d /tmp/switchd-load.XXXXXX)
 daemon_pid=""
 uas_pid=""
@@ -107,7 +112,7 @@ ladder() {
 }
 
 echo "call-rate: switchd (release) on 127.0.0.1:$SWITCH_PORT, $STEP_SECONDS s per step" >&2
-RUST_LOG=warn "${pin_daemon[@]}" target/release/switchd --config "$work/switchd.toml" \
+RUST_LOG=warn "${pin_daemon[@]}" "$SWITCHD_BIN" --config "$work/switchd.toml" \
     >"$work/switchd.log" 2>&1 &
 daemon_pid=$!
 wait_udp "$SWITCH_PORT"
