@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::rtp::rtcp::{
     ReceptionReport, Report, build_receiver_report, build_sender_report, parse_reports,
 };
+use crate::rtp::sender::OutgoingHeader;
 use crate::rtp::{SequenceOutcome, is_rtcp, parse_rtp};
 use crate::source::SourceVerdict;
 
@@ -32,6 +33,32 @@ pub(super) fn build_rtp(
     out.extend_from_slice(&ssrc.to_be_bytes());
     out.extend_from_slice(payload);
     Bytes::from(out)
+}
+
+/// Counts and queues one packet of ours on `leg`'s stream (audio or event).
+pub(super) fn send_rtp(
+    out: &mut Output,
+    leg: &mut Leg,
+    destination: SocketAddr,
+    header: OutgoingHeader,
+    payload: &[u8],
+) {
+    leg.stats.packets_out += 1;
+    leg.stats.bytes_out += payload.len() as u64;
+    out.transmit(MediaTransmit {
+        leg: leg.id,
+        local_port: leg.media.local_port,
+        destination,
+        rtcp: false,
+        payload: build_rtp(
+            header.payload_type,
+            header.marker,
+            header.sequence_number,
+            header.timestamp,
+            header.ssrc,
+            payload,
+        ),
+    });
 }
 
 /// Sends one telephone-event packet on `leg`'s stream. `source_timestamp` identifies the
@@ -59,22 +86,13 @@ pub(super) fn send_event(
             header.timestamp
         }
     };
-    leg.stats.packets_out += 1;
-    leg.stats.bytes_out += payload.len() as u64;
-    out.transmit(MediaTransmit {
-        leg: leg.id,
-        local_port: leg.media.local_port,
-        destination,
-        rtcp: false,
-        payload: build_rtp(
-            payload_type,
-            marker,
-            header.sequence_number,
-            timestamp,
-            header.ssrc,
-            payload,
-        ),
-    });
+    let header = OutgoingHeader {
+        payload_type,
+        marker,
+        timestamp,
+        ..header
+    };
+    send_rtp(out, leg, destination, header, payload);
 }
 
 impl MediaEngine {

@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use crate::codec::Codec;
 
-use super::inbound::{build_rtp, send_event};
+use super::inbound::{send_event, send_rtp};
 use super::leg::{FRAME, Leg, Pcm, Route};
-use super::{LegId, MediaEngine, MediaEvent, MediaTransmit, Output};
+use super::{LegId, MediaEngine, MediaEvent, Output};
 
 /// Ticks run back to back when the daemon's timer was late, before skipping ahead.
 const MAX_CATCH_UP: usize = 3;
@@ -27,22 +27,7 @@ fn send_frame(now: Instant, leg: &mut Leg, out: &mut Output, pcm: &Pcm) {
         .outbound
         .sender_mut()
         .originate(now, ticks, payload.len());
-    leg.stats.packets_out += 1;
-    leg.stats.bytes_out += payload.len() as u64;
-    out.transmit(MediaTransmit {
-        leg: leg.id,
-        local_port: leg.media.local_port,
-        destination,
-        rtcp: false,
-        payload: build_rtp(
-            header.payload_type,
-            header.marker,
-            header.sequence_number,
-            header.timestamp,
-            header.ssrc,
-            &payload,
-        ),
-    });
+    send_rtp(out, leg, destination, header, &payload);
 }
 
 impl MediaEngine {
