@@ -140,9 +140,11 @@ impl<E: Engine> Core<E> {
 
     /// Sends the switch's RTP and RTCP.
     pub(super) fn send_rtp(&mut self) {
+        let mut sent = 0;
         while let Some(transmit) = self.engine.poll_rtp_transmit() {
-            self.rtp.send(&transmit);
+            sent += u64::from(self.rtp.send(&transmit));
         }
+        self.rtp.count_sent(sent);
     }
 
     /// Finishes stopped recordings on the blocking pool (finalising a WAV

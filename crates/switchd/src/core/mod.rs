@@ -155,11 +155,16 @@ impl<E: Engine> Core<E> {
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
         let mut deadline = self.engine.poll_timeout();
+        // The deadline the sleep is set to: most wakes (a batch of relayed
+        // RTP) leave the deadline as it was, and resetting the sleep to the
+        // same instant would still touch the timer wheel.
+        let mut armed = None;
         let mut stats = tokio::time::interval(STATS_INTERVAL);
         stats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            if let Some(at) = deadline {
+            if let Some(at) = deadline.filter(|at| armed != Some(*at)) {
                 sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+                armed = Some(at);
             }
             tokio::select! {
                 input = self.inputs.recv() => match input {

@@ -159,18 +159,27 @@ impl RtpSockets {
     }
 
     /// Sends without waiting; a full send buffer drops the packet, as the
-    /// network could have.
-    pub(crate) fn send(&self, transmit: &RtpTransmit) {
+    /// network could have. True when the packet left; the caller counts
+    /// those in [`Self::count_sent`] once per flush, not per packet.
+    pub(crate) fn send(&self, transmit: &RtpTransmit) -> bool {
         let Some(socket) = self.socket(transmit.local_port) else {
             self.counters.dropped_no_socket.increment(1);
-            return;
+            return false;
         };
         match socket.send_to(&transmit.payload, transmit.destination) {
-            Ok(_) => self.counters.packets_out.increment(1),
+            Ok(_) => true,
             Err(error) => {
                 tracing::trace!(destination = %transmit.destination, %error, "RTP send failed");
                 self.counters.dropped_send_failed.increment(1);
+                false
             }
+        }
+    }
+
+    /// Adds `sent` packets to the packets-out counter.
+    pub(crate) fn count_sent(&self, sent: u64) {
+        if sent > 0 {
+            self.counters.packets_out.increment(sent);
         }
     }
 
@@ -230,6 +239,10 @@ impl RtpSockets {
                 self.ready.push_back(port);
             }
         }
+        // One counter update a batch: the handle is shared with the exporter.
+        if !self.batch.is_empty() {
+            self.counters.packets_in.increment(self.batch.len() as u64);
+        }
     }
 
     /// The batch [`Self::read_batch`] read: local port, source, datagram.
@@ -254,7 +267,6 @@ impl RtpSockets {
             match socket.recv_from(room) {
                 Ok((len, source)) if len <= MAX_RTP_DATAGRAM => {
                     self.used += len;
-                    self.counters.packets_in.increment(1);
                     self.batch.push(Received {
                         local_port: port,
                         source,
