@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Does switchd's memory come back to the same level after each round of
+# calls? Prints its resident memory after every round and the growth per
+# call from the end of the second round to the end of the last.
+#
+# A release build of switchd on loopback takes ROUNDS rounds of calls from
+# two sipp uacs at once (benches/load/soak_uac.xml): calls to "echo" get the
+# echo route (their u-law tone relayed back), calls to "hold" are answered
+# and hear the configured hold prompt (decoded WAV, encoded each 20 ms).
+# Every call streams RTP both ways for HOLD_MS and is hung up by sipp.
+# After each round the script waits until switchd holds no leg, dialog or
+# transaction (ended legs are kept 1 s, transactions linger 64 x T1 with
+# T1 = 100 ms), then reads VmRSS from /proc. The control event ring is
+# 1000 events, full within the first round.
+#
+# The first two rounds bring the allocator, the tables and the event ring
+# to their working size; a leak shows as growth after that, proportional
+# to the calls. Exits 1 when the growth is over GROWTH_LIMIT bytes per call
+# (default 64: switchd keeps nothing per ended call, and allocator noise
+# over a few thousand calls stays well under it).
+#
+# Environment: ROUNDS (default 4), RATE (calls/s per uac, default 40),
+# ROUND_SECONDS (default 15), HOLD_MS (default 1000), BASE_PORT
+# (default 27060: it and the next three ports), METRICS_PORT (default
+# 27070); sipp's media on 27100 and 27200; switchd's RTP in 27300..29998.
+# SWITCHD_BIN runs another switchd binary instead of building one.
+# Loopback only; bounded in time (each round and each wait has a limit).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+here=$PWD/benches/load
+
+ROUNDS=${ROUNDS:-4}
+RATE=${RATE:-40}
+ROUND_SECONDS=${ROUND_SECONDS:-15}
+HOLD_MS=${HOLD_MS:-1000}
+BASE_PORT=${BASE_PORT:-27060}
+METRICS_PORT=${METRICS_PORT:-27070}
+GROWTH_LIMIT=${GROWTH_LIMIT:-64}
+SWITCH_PORT=$BASE_PORT
+
+for tool in sipp sox curl ss; do
+    command -v "$tool" >/dev/null || { echo "soak: $tool missing" >&2; exit 1; }
+done
+[ "$ROUNDS" -ge 3 ] || { echo "soak: ROUNDS must be 3 or more" >&2; exit 1; }
+
+pin_daemon=()
+pin_sipp=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    pin_daemon=(taskset -c 0)
+    pin_sipp=(taskset -c 1)
+fi
+
+if [ -z "${SWITCHD_BIN:-}" ]; then
+    cargo build --release -p switchd --bin switchd
+    SWITCHD_BIN=target/release/switchd
+fi
+work=$(mktemp -d /tmp/switchd-soak.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# sipp streams tone.wav from its working directory.
+sox -n -r 8000 -c 1 -e u-law "$work/tone.wav" synth 1 sine 440 vol 0.5
+sox -n -r 8000 -c 1 -b 16 -e signed-integer "$work/hold.wav" synth 2 sine 600 vol 0.5
+cp "$here/soak_uac.xml" "$work/"
+
+cat >"$work/switchd.toml" <<TOML
+[sip]
+listen = ["udp:127.0.0.1:$SWITCH_PORT"]
+advertise = "127.0.0.1"
+t1_ms = 100
+[rtp]
+port_min = 27300
+port_max = 29998
+[calls]
+max_legs = 5000
+ended_leg_retention = 1
+[media]
+hold_prompt = "$work/hold.wav"
+[control]
+socket = "$work/control.sock"
+# Small, so that the ring of past events is full within the first round
+# and its growth up to the default 10000 does not read as a leak.
+event_ring = 1000
+[metrics]
+listen = "127.0.0.1:$METRICS_PORT"
+[[route]]
+user = "echo"
+action = "echo"
+[[route]]
+user = "*"
+action = "answer"
+TOML
+
+wait_udp() {
+    for _ in $(seq 100); do
+        ss -H -lun "sport = :$1" 2>/dev/null | grep -q . && return 0
+        sleep 0.1
+    done
+    echo "soak: nothing listens on UDP port $1" >&2
+    return 1
+}
+
+# The sum of metric $1's samples (all label sets).
+metric() {
+    curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" |
+        awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $NF } END { print sum + 0 }'
+}
+
+# Waits (at most 60 s) until switchd holds no call state at all.
+wait_idle() {
+    for _ in $(seq 120); do
+        local held
+        held=$(($(metric switchd_legs) + $(metric switchd_dialogs) + $(metric switchd_sip_transactions)))
+        [ "$held" -eq 0 ] && return 0
+        sleep 0.5
+    done
+    echo "soak: switchd still holds calls 60 s after the round" >&2
+    return 1
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# One uac: RATE calls/s to user $1 for the round, from SIP port $2 and
+# media port $3; prints "successful failed".
+uac() {
+    local user=$1 port=$2 media=$3 stat="$work/$1.csv"
+    rm -f "$stat"
+    (cd "$work" && "${pin_sipp[@]}" sipp -sf soak_uac.xml -s "$user" "127.0.0.1:$SWITCH_PORT" \
+        -i 127.0.0.1 -p "$port" -mp "$media" -nostdin -d "$HOLD_MS" \
+        -r "$RATE" -m $((RATE * ROUND_SECONDS)) -timeout $((ROUND_SECONDS + 30))s \
+        -trace_stat -stf "$stat" -fd 1 >/dev/null 2>&1) || true
+    awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+        { ok = $col["SuccessfulCall(C)"]; bad = $col["FailedCall(C)"] }
+        END { print ok + 0, bad + 0 }' "$stat" 2>/dev/null || echo "0 0"
+}
+
+echo "soak: switchd on 127.0.0.1:$SWITCH_PORT, $ROUNDS rounds of $ROUND_SECONDS s," \
+    "2 x $RATE calls/s, $HOLD_MS ms each" >&2
+RUST_LOG=warn "${pin_daemon[@]}" "$SWITCHD_BIN" --config "$work/switchd.toml" \
+    >"$work/switchd.log" 2>&1 &
+daemon_pid=$!
+pids+=("$daemon_pid")
+wait_udp "$SWITCH_PORT"
+echo "soak: at start: $(rss_kib "$daemon_pid") KiB resident"
+
+declare -a rss
+total_failed=0
+calls_measured=0
+for round in $(seq "$ROUNDS"); do
+    uac echo $((BASE_PORT + 1)) 27100 >"$work/echo.result" &
+    echo_pid=$!
+    uac hold $((BASE_PORT + 2)) 27200 >"$work/hold.result" &
+    hold_pid=$!
+    wait "$echo_pid" "$hold_pid" || true
+    read -r echo_ok echo_bad <"$work/echo.result"
+    read -r hold_ok hold_bad <"$work/hold.result"
+    wait_idle || { tail -20 "$work/switchd.log" >&2; exit 1; }
+    kill -0 "$daemon_pid" 2>/dev/null || { echo "soak: switchd died" >&2; exit 1; }
+    rss[round]=$(rss_kib "$daemon_pid")
+    calls=$((echo_ok + hold_ok))
+    total_failed=$((total_failed + echo_bad + hold_bad))
+    [ "$round" -gt 2 ] && calls_measured=$((calls_measured + calls))
+    echo "soak: round $round: $echo_ok echo + $hold_ok hold calls," \
+        "$((echo_bad + hold_bad)) failed; idle at ${rss[round]} KiB resident," \
+        "$(metric switchd_event_ring_size) events in the ring"
+done
+
+growth_kib=$((rss[ROUNDS] - rss[2]))
+echo "soak: failed calls: $total_failed"
+if [ "$calls_measured" -eq 0 ]; then
+    echo "soak: no call completed after the second round" >&2
+    exit 1
+fi
+per_call=$((growth_kib * 1024 / calls_measured))
+echo "soak: growth from round 2 to round $ROUNDS: $growth_kib KiB over $calls_measured calls" \
+    "= $per_call bytes per call (limit $GROWTH_LIMIT)"
+if [ "$per_call" -gt "$GROWTH_LIMIT" ]; then
+    echo "soak: memory grows with calls" >&2
+    exit 1
+fi
