@@ -1,16 +1,18 @@
 //! `[media] hold_prompt` through the real daemon: a call answered by an
 //! `answer` route hears the configured WAV, looped, and nothing else has to
-//! be asked for; a hold prompt that cannot be loaded stops the daemon (and
-//! `--check-config`) naming the file.
+//! be asked for; SIGHUP moves held calls to a new file; a hold prompt that
+//! cannot be loaded stops the daemon (and `--check-config`) naming the
+//! file, or leaves the running one in place on SIGHUP.
 
 // Test helpers outside `#[test]` functions: failing loudly is their job.
 #![allow(clippy::expect_used)]
 
 use std::process::Command;
 use std::time::Duration;
+use switchd_tests::audio::SAMPLE_RATE;
 use switchd_tests::audio::analysis;
 use switchd_tests::audio::call::SETUP_TIMEOUT;
-use switchd_tests::audio::rtp::RtpPeer;
+use switchd_tests::audio::rtp::{RtpPeer, pcmu_audio};
 use switchd_tests::audio::sip::sdp_body;
 use switchd_tests::audio::ua::SipUa;
 use switchd_tests::audio::wav;
@@ -69,6 +71,70 @@ fn answered_caller_hears_the_hold_prompt_looped() {
         page.lines()
             .any(|l| l.starts_with("switchd_media_legs{kind=\"on_hold\"} 1")),
         "no on_hold gauge of 1 in:\n{page}"
+    );
+}
+
+/// The core logs this once it has taken a reload in hand.
+const RELOADED_LOG: &str = "reloading routes and trunks";
+/// The SIGHUP handler logs this when the file does not load.
+const NOT_RELOADED_LOG: &str = "config not reloaded";
+const LOG_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The main frequency of the next half second `rtp` receives, leaving out
+/// the first few packets (sent before whatever was just changed).
+fn next_tone(rtp: &RtpPeer) -> Option<f64> {
+    rtp.clear();
+    assert!(
+        rtp.wait_packets(30, Duration::from_secs(5)),
+        "the caller got {} packets",
+        rtp.packets().len()
+    );
+    let packets = rtp.packets();
+    analysis::dominant_frequency(&pcmu_audio(&packets[5..30]), SAMPLE_RATE)
+}
+
+/// A caller on hold hears a 500 Hz file; the config is rewritten to name a
+/// 1500 Hz file and SIGHUP sent: the caller now hears 1500 Hz. Then the
+/// config names a missing file: SIGHUP is refused, and 1500 Hz goes on.
+#[test]
+fn sighup_moves_held_calls_to_the_new_hold_prompt() {
+    let files = ScratchDir::new("holdhup");
+    let (low, high) = (files.join("low.wav"), files.join("high.wav"));
+    wav::make_tone(&low, 1.0, 500);
+    wav::make_tone(&high, 1.0, 1500);
+    let with_hold = |path| DaemonConfig::with_route(RouteAction::Answer).hold_prompt(path);
+    let daemon = Daemon::start("mholdhup", &with_hold(&low));
+
+    let mut ua = SipUa::bind(daemon.sip_addr(), "caller");
+    let rtp = RtpPeer::bind();
+    let invite = ua.send_invite("held", &sdp_body(rtp.port(), true));
+    ua.await_answer(&invite, SETUP_TIMEOUT)
+        .unwrap_or_else(|status| panic!("the call was refused with {status}"));
+    let heard = next_tone(&rtp).expect("the held caller hears nothing");
+    assert!((heard - 500.0).abs() < 15.0, "held at {heard} Hz, not 500");
+
+    let reloads = daemon.log_count(RELOADED_LOG);
+    daemon.rewrite_config(&with_hold(&high));
+    daemon.signal("HUP");
+    daemon.wait_log(RELOADED_LOG, reloads, LOG_TIMEOUT);
+    let heard = next_tone(&rtp).expect("silence after the reload");
+    assert!(
+        (heard - 1500.0).abs() < 15.0,
+        "{heard} Hz after the reload, not 1500"
+    );
+
+    let refusals = daemon.log_count(NOT_RELOADED_LOG);
+    daemon.rewrite_config(&with_hold(&files.join("missing.wav")));
+    daemon.signal("HUP");
+    daemon.wait_log(NOT_RELOADED_LOG, refusals, LOG_TIMEOUT);
+    assert!(
+        daemon.log_text().contains("missing.wav"),
+        "the refusal does not name the file"
+    );
+    let heard = next_tone(&rtp).expect("silence after the refused reload");
+    assert!(
+        (heard - 1500.0).abs() < 15.0,
+        "{heard} Hz after the refusal, not 1500"
     );
 }
 

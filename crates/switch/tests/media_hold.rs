@@ -299,3 +299,71 @@ fn echo_route_legs_never_hear_the_hold_prompt() {
     let (_call, _leg, port) = answered_inbound(&mut h, "echo", OFFER);
     assert!(heard(&mut h, port, 300).is_empty());
 }
+
+/// 200 ms of a square wave: nothing like the sawtooth.
+fn other_samples() -> Vec<i16> {
+    (0..1600)
+        .map(|i| if i % 40 < 20 { 6000 } else { -6000 })
+        .collect()
+}
+
+/// A re-read config's prompt replaces the one a held leg hears, from its
+/// start and with no play events; the same audio again leaves it playing;
+/// no prompt silences the leg, and a prompt set again reaches it.
+#[test]
+fn a_new_hold_prompt_replaces_the_one_a_held_leg_hears() {
+    let mut h = held();
+    let (_call, _leg, port) = answered_inbound(&mut h, "answer1", OFFER);
+    assert!(heard(&mut h, port, 200).iter().all(|f| is_hold_frame(f)));
+
+    h.switch
+        .set_hold_prompt(h.now, Some(Prompt::from_samples(hold_samples())));
+    let same = heard(&mut h, port, 200);
+    assert_eq!(same.len(), 10);
+    assert!(same.iter().all(|f| is_hold_frame(f)));
+
+    let other = other_samples();
+    h.switch
+        .set_hold_prompt(h.now, Some(Prompt::from_samples(other.clone())));
+    let frames = heard(&mut h, port, 200);
+    assert_eq!(frames.len(), 10);
+    assert!(sounds_like(&frames[0], &other[..160]), "{:?}", &frames[0]);
+    assert!(frames.iter().all(|f| !is_hold_frame(f)));
+    assert_eq!(h.switch.stats().media_legs_on_hold, 1);
+
+    h.switch.set_hold_prompt(h.now, None);
+    assert!(heard(&mut h, port, 300).is_empty());
+    assert_eq!(h.switch.stats().media_legs_on_hold, 0);
+
+    h.switch
+        .set_hold_prompt(h.now, Some(Prompt::from_samples(hold_samples())));
+    let frames = heard(&mut h, port, 200);
+    assert_eq!(frames.len(), 10);
+    assert!(sounds_like(&frames[0], &hold_samples()[..160]));
+    assert_eq!(h.switch.stats().media_legs_on_hold, 1);
+    assert!(play_events(&h.take_events()).is_empty());
+}
+
+/// A prompt configured while calls are up reaches the idle answered leg,
+/// not the two bridged ones.
+#[test]
+fn a_hold_prompt_set_later_reaches_idle_legs_only() {
+    let mut h = Harness::new();
+    let (_call_a, _a, port_a) = answered_inbound(&mut h, "answer1", OFFER);
+    let (_call_b, b, port_b) = answered_inbound(&mut h, "answer2", OFFER);
+    let (_call_c, c, port_c) = answered_inbound(&mut h, "answer3", OFFER);
+    h.command(Command::Bridge { leg: b, other: c }).unwrap();
+    assert!(heard(&mut h, port_a, 200).is_empty());
+
+    h.switch
+        .set_hold_prompt(h.now, Some(Prompt::from_samples(hold_samples())));
+    transmits(&mut h);
+    h.advance(Duration::from_millis(200));
+    let out = transmits(&mut h);
+    let frames = frames_from(&out, port_a);
+    assert_eq!(frames.len(), 10);
+    assert!(frames.iter().all(|f| is_hold_frame(f)));
+    assert!(frames_from(&out, port_b).is_empty());
+    assert!(frames_from(&out, port_c).is_empty());
+    assert_eq!(h.switch.stats().media_legs_on_hold, 1);
+}

@@ -55,7 +55,8 @@ const DRAIN_MARGIN: Duration = Duration::from_secs(5);
 const CONTROL_FLUSH_LIMIT: Duration = Duration::from_secs(1);
 
 /// Runs the daemon until `shutdown` completes, then drains calls and returns.
-/// SIGHUP re-reads routes and trunks from `config.source` when it is set.
+/// SIGHUP re-reads routes, trunks and the hold prompt from `config.source`
+/// when it is set.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
     let source = config.source.clone();
     let running = Running::start(config).await?;
@@ -110,22 +111,37 @@ impl BoundAddresses {
     }
 }
 
-/// Hands re-read routes and trunks to a running daemon.
+/// Hands a re-read config's routes, trunks and hold prompt to a running
+/// daemon.
 #[derive(Debug, Clone)]
 pub struct Reloader {
     inputs: mpsc::Sender<Input>,
+    files: Arc<MediaFiles>,
 }
 
 impl Reloader {
-    /// Replaces routes and config trunks with those of `config`; calls go on.
-    pub async fn reload(&self, config: &Config) {
+    /// Replaces routes, config trunks and the hold prompt with those of
+    /// `config`; calls go on. A hold prompt that does not load is an error
+    /// naming the key and the file, and then nothing is replaced.
+    pub async fn reload(&self, config: &Config) -> Result<(), Error> {
+        // Reading and decoding the WAV is blocking file work.
+        let files = Arc::clone(&self.files);
+        let for_load = config.clone();
+        let hold_prompt =
+            tokio::task::spawn_blocking(move || media::load_hold_prompt(&for_load, &files))
+                .await
+                .map_err(|_| Error::TaskFailed {
+                    task: "hold prompt loader",
+                })??;
         let input = Input::Reload {
             routes: config.switch_routes(),
             trunks: config.trunks.clone(),
+            hold_prompt,
         };
         if self.inputs.send(input).await.is_err() {
             tracing::warn!("reload after the core stopped; ignored");
         }
+        Ok(())
     }
 }
 
@@ -161,6 +177,8 @@ pub struct Running {
     control_stop: Arc<tokio::sync::Notify>,
     tasks: Tasks,
     drain_grace: Duration,
+    /// The prompt cache, shared with the core, for reloads.
+    files: Arc<MediaFiles>,
 }
 
 impl Running {
@@ -260,7 +278,7 @@ impl Running {
             receiver,
             inputs.clone(),
             sockets,
-            files,
+            Arc::clone(&files),
             config.control.event_ring,
         );
         let mut core_task = Tasks::default();
@@ -309,6 +327,7 @@ impl Running {
             control_stop,
             tasks,
             drain_grace,
+            files,
         })
     }
 
@@ -317,10 +336,11 @@ impl Running {
         &self.addresses
     }
 
-    /// A handle to reload routes and trunks.
+    /// A handle to reload routes, trunks and the hold prompt.
     pub fn reloader(&self) -> Reloader {
         Reloader {
             inputs: self.inputs.clone(),
+            files: Arc::clone(&self.files),
         }
     }
 
@@ -336,6 +356,7 @@ impl Running {
             control_stop,
             tasks,
             drain_grace,
+            files: _,
         } = self;
         let Some(core) = core_task.0.first_mut() else {
             return Err(Error::TaskFailed { task: "core" });

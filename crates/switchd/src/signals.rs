@@ -1,5 +1,5 @@
 //! Unix signals: SIGTERM/SIGINT end the daemon (after draining), SIGHUP
-//! re-reads routes and trunks from the config file.
+//! re-reads routes, trunks and the hold prompt from the config file.
 
 use crate::{Config, Reloader};
 use std::path::PathBuf;
@@ -25,22 +25,24 @@ pub async fn terminate() {
     }
 }
 
-/// On each SIGHUP, re-reads `path` and hands the new routes and trunks to the
-/// switch; a file that does not load is logged and the old settings stay.
+/// On each SIGHUP, re-reads `path` and hands the new routes, trunks and hold
+/// prompt to the switch; a config or hold prompt that does not load is
+/// logged and the old settings stay.
 pub(crate) async fn reload_on_sighup(path: PathBuf, reloader: Reloader) {
     let Ok(mut hangups) = signal(SignalKind::hangup()) else {
         tracing::warn!("cannot watch SIGHUP; reloading is unavailable");
         return;
     };
     while hangups.recv().await.is_some() {
-        match Config::load(&path) {
+        let reloaded = match Config::load(&path) {
             Ok(config) => {
-                tracing::info!(file = %path.display(), "SIGHUP: reloading routes and trunks (other settings need a restart)");
-                reloader.reload(&config).await;
+                tracing::info!(file = %path.display(), "SIGHUP: reloading routes, trunks and the hold prompt (other settings need a restart)");
+                reloader.reload(&config).await
             }
-            Err(error) => {
-                tracing::error!(%error, "SIGHUP: config not reloaded; keeping the current one")
-            }
+            Err(error) => Err(error),
+        };
+        if let Err(error) = reloaded {
+            tracing::error!(%error, "SIGHUP: config not reloaded; keeping the current one");
         }
     }
 }

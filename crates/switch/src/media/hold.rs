@@ -12,6 +12,7 @@ use crate::switch::Switch;
 use std::time::Instant;
 use switchd_control::LegState;
 use switchd_player::playback::{Playback, Repeat};
+use switchd_player::wav::Prompt;
 
 impl Switch {
     /// Whether the leg should hear the hold prompt now: one is configured,
@@ -66,6 +67,32 @@ impl Switch {
         }
         // `Auto` in-band detection counts hold as playback.
         self.update_inband(now, id);
+    }
+
+    /// Replaces the hold prompt (the daemon re-read its config). Legs on
+    /// hold start the new prompt from its beginning, or fall silent when
+    /// there is none any more; idle answered legs start hearing a prompt
+    /// that was not configured before. The same audio as before (an
+    /// unchanged file) is left playing where it is.
+    pub fn set_hold_prompt(&mut self, now: Instant, prompt: Option<Prompt>) {
+        // An empty prompt would loop without ever yielding a frame.
+        let prompt = prompt.filter(|prompt| !prompt.is_empty());
+        if prompt == self.media.hold_prompt {
+            return;
+        }
+        self.media.hold_prompt = prompt;
+        let ids: Vec<String> = self.media.legs.keys().cloned().collect();
+        for id in &ids {
+            if let Some(audio) = self.media.legs.get_mut(id)
+                && audio.playing == Some(Playing::Hold)
+            {
+                audio.playing = None;
+                self.media.engine.stop_play(now, audio.engine_id);
+                self.update_inband(now, id);
+            }
+            self.refresh_hold(now, id);
+        }
+        self.pump(now);
     }
 
     /// Legs hearing the hold prompt now (the `media_legs_on_hold` gauge).

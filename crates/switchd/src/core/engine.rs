@@ -50,6 +50,8 @@ pub(crate) trait Engine: Send + 'static {
     fn poll_rtp_transmit(&mut self) -> Option<RtpTransmit> {
         None
     }
+    /// The hold prompt changed (the config was re-read).
+    fn set_hold_prompt(&mut self, _now: Instant, _prompt: Option<Prompt>) {}
     /// Recordings whose files the daemon must finish.
     fn poll_finished_recording(&mut self) -> Option<FinishedRecording> {
         None
@@ -113,6 +115,9 @@ impl Engine for Switch {
     }
     fn reload(&mut self, now: Instant, routes: Vec<Route>, trunks: Vec<TrunkSpec>) {
         Switch::reload(self, now, routes, trunks);
+    }
+    fn set_hold_prompt(&mut self, now: Instant, prompt: Option<Prompt>) {
+        Switch::set_hold_prompt(self, now, prompt);
     }
     fn start_drain(&mut self, now: Instant, grace: Duration) {
         Switch::start_drain(self, now, grace);

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use switchd_control::command::TrunkSpec;
 use switchd_control::{Command, EventKind, EventRing, Reply, ReplyBody, Request, codec};
 use switchd_player::recorder::RecordingSummary;
+use switchd_player::wav::Prompt;
 use switchd_sip::{Peer, Transport};
 use switchd_switch::stats::cause_name;
 use switchd_switch::{ResolveRequest, Route};
@@ -66,10 +67,11 @@ pub(crate) enum Input {
         token: u64,
         addresses: Vec<SocketAddr>,
     },
-    /// New routes and trunks from a re-read config file.
+    /// New routes, trunks and hold prompt from a re-read config file.
     Reload {
         routes: Vec<Route>,
         trunks: Vec<TrunkSpec>,
+        hold_prompt: Option<Prompt>,
     },
     /// Shutting down: stop taking calls, end the rest within `grace`.
     Drain { grace: Duration },
@@ -220,13 +222,19 @@ impl<E: Engine> Core<E> {
             Input::Resolved { token, addresses } => {
                 self.engine.handle_resolved(now, token, addresses)
             }
-            Input::Reload { routes, trunks } => {
+            Input::Reload {
+                routes,
+                trunks,
+                hold_prompt,
+            } => {
                 tracing::info!(
                     routes = routes.len(),
                     trunks = trunks.len(),
-                    "reloading routes and trunks"
+                    hold_prompt_s = hold_prompt.as_ref().map(|p| p.duration().as_secs_f64()),
+                    "reloading routes and trunks, and the hold prompt"
                 );
                 self.engine.reload(now, routes, trunks);
+                self.engine.set_hold_prompt(now, hold_prompt);
             }
             Input::Drain { grace } => {
                 tracing::info!(grace_s = grace.as_secs_f64(), "draining");

@@ -335,6 +335,7 @@ async fn reload_reaches_the_engine_and_drain_ends_the_core() {
         .send(Input::Reload {
             routes: Vec::new(),
             trunks: Vec::new(),
+            hold_prompt: None,
         })
         .await
         .unwrap();
