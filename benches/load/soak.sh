@@ -1,47 +1,60 @@
 #!/usr/bin/env bash
 # Does switchd's memory come back to the same level after each round of
 # calls? Prints its resident memory after every round and the growth per
-# call from the end of the second round to the end of the last.
+# call over the last third of the rounds.
 #
 # A release build of switchd on loopback takes ROUNDS rounds of calls from
-# two sipp uacs at once (benches/load/soak_uac.xml): calls to "echo" get the
-# echo route (their u-law tone relayed back), calls to "hold" are answered
-# and hear the configured hold prompt (decoded WAV, encoded each 20 ms).
-# Every call streams RTP both ways for HOLD_MS and is hung up by sipp.
+# three sipp uacs at once (benches/load/soak_uac.xml), each streaming a
+# u-law tone for HOLD_MS and hanging up:
+# - calls to "echo" get the echo route (their tone relayed back);
+# - calls to "hold" are answered and hear the configured hold prompt
+#   (decoded WAV, encoded each 20 ms);
+# - calls to "bridge" are parked; soak_bridge.py answers each, originates a
+#   partner to a sipp uas that answers with Opus and echoes (-rtp_echo),
+#   bridges the two (u-law <-> Opus: decode, jitter buffer, encode),
+#   records the pair (mixed and split in turn, files deleted when done) and
+#   hangs the partner up when the caller hangs up.
 # After each round the script waits until switchd holds no leg, dialog or
 # transaction (ended legs are kept 1 s, transactions linger 64 x T1 with
 # T1 = 100 ms), then reads VmRSS from /proc. The control event ring is
 # 1000 events, full within the first round.
 #
-# The first two rounds bring the allocator, the tables and the event ring
-# to their working size; a leak shows as growth after that, proportional
-# to the calls. Exits 1 when the growth is over GROWTH_LIMIT bytes per call
+# The first rounds bring the allocator, the tables, the event ring and the
+# blocking pool (recordings are finished there) to their working size, in
+# steps: here memory stops moving after about 5000 calls (round 6), and
+# stays within a few KiB over the next 8000. A leak is a steady climb
+# instead: the growth over the last third of the rounds, divided by the
+# calls in them. Exits 1 when that is over GROWTH_LIMIT bytes per call
 # (default 64: switchd keeps nothing per ended call, and allocator noise
 # over a few thousand calls stays well under it).
 #
-# Environment: ROUNDS (default 4), RATE (calls/s per uac, default 40),
-# ROUND_SECONDS (default 15), HOLD_MS (default 1000), BASE_PORT
-# (default 27060: it and the next three ports), METRICS_PORT (default
-# 27070); sipp's media on 27100 and 27200; switchd's RTP in 27300..29998.
-# SWITCHD_BIN runs another switchd binary instead of building one.
+# Environment: ROUNDS (default 12), RATE (calls/s per uac, default 30),
+# ROUND_SECONDS (default 10), HOLD_MS (default 1000), BASE_PORT
+# (default 27060: it and the next four ports), METRICS_PORT (default
+# 27070); sipp's media on 27100, 27150, 27200 and 27250; switchd's RTP in
+# 27300..29998.
+# SWITCHD_BIN runs another switchd binary instead of building one;
+# KEEP_WORK=1 keeps the work directory (logs, config) for a look after.
 # Loopback only; bounded in time (each round and each wait has a limit).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=$PWD/benches/load
 
-ROUNDS=${ROUNDS:-4}
-RATE=${RATE:-40}
-ROUND_SECONDS=${ROUND_SECONDS:-15}
+ROUNDS=${ROUNDS:-12}
+RATE=${RATE:-30}
+ROUND_SECONDS=${ROUND_SECONDS:-10}
 HOLD_MS=${HOLD_MS:-1000}
 BASE_PORT=${BASE_PORT:-27060}
 METRICS_PORT=${METRICS_PORT:-27070}
 GROWTH_LIMIT=${GROWTH_LIMIT:-64}
 SWITCH_PORT=$BASE_PORT
 
-for tool in sipp sox curl ss; do
+for tool in sipp sox curl ss python3; do
     command -v "$tool" >/dev/null || { echo "soak: $tool missing" >&2; exit 1; }
 done
 [ "$ROUNDS" -ge 3 ] || { echo "soak: ROUNDS must be 3 or more" >&2; exit 1; }
+# Growth is measured from the end of this round to the end of the last.
+from=$((ROUNDS * 2 / 3))
 
 pin_daemon=()
 pin_sipp=()
@@ -57,17 +70,22 @@ fi
 work=$(mktemp -d /tmp/switchd-soak.XXXXXX)
 pids=()
 cleanup() {
+    # The script's own status, not that of a child stopped here.
+    local status=$?
+    set +e
     for pid in "${pids[@]}"; do
         kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
-    rm -rf "$work"
+    [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
+    exit "$status"
 }
 trap cleanup EXIT
 
 # sipp streams tone.wav from its working directory.
 sox -n -r 8000 -c 1 -e u-law "$work/tone.wav" synth 1 sine 440 vol 0.5
 sox -n -r 8000 -c 1 -b 16 -e signed-integer "$work/hold.wav" synth 2 sine 600 vol 0.5
-cp "$here/soak_uac.xml" "$work/"
+cp "$here/soak_uac.xml" "$here/soak_uas.xml" "$work/"
+mkdir "$work/recordings"
 
 cat >"$work/switchd.toml" <<TOML
 [sip]
@@ -92,6 +110,9 @@ listen = "127.0.0.1:$METRICS_PORT"
 [[route]]
 user = "echo"
 action = "echo"
+[[route]]
+user = "bridge"
+action = "park"
 [[route]]
 user = "*"
 action = "answer"
@@ -125,6 +146,7 @@ wait_idle() {
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+threads() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
 
 # One uac: RATE calls/s to user $1 for the round, from SIP port $2 and
 # media port $3; prints "successful failed".
@@ -141,12 +163,28 @@ uac() {
 }
 
 echo "soak: switchd on 127.0.0.1:$SWITCH_PORT, $ROUNDS rounds of $ROUND_SECONDS s," \
-    "2 x $RATE calls/s, $HOLD_MS ms each" >&2
+    "3 x $RATE calls/s, $HOLD_MS ms each" >&2
 RUST_LOG=warn "${pin_daemon[@]}" "$SWITCHD_BIN" --config "$work/switchd.toml" \
     >"$work/switchd.log" 2>&1 &
 daemon_pid=$!
 pids+=("$daemon_pid")
 wait_udp "$SWITCH_PORT"
+
+# The bridged calls' far end, and their controller.
+(cd "$work" && exec "${pin_sipp[@]}" sipp -sf soak_uas.xml -i 127.0.0.1 -p $((BASE_PORT + 3)) \
+    -mp 27250 -rtp_echo -nostdin >/dev/null 2>&1) &
+pids+=($!)
+wait_udp $((BASE_PORT + 3))
+python3 "$here/soak_bridge.py" --socket "$work/control.sock" --uas "127.0.0.1:$((BASE_PORT + 3))" \
+    --recordings "$work/recordings" --status-file "$work/bridge.json" 2>"$work/bridge.log" &
+pids+=($!)
+for _ in $(seq 50); do [ -e "$work/bridge.json" ] && break; sleep 0.1; done
+[ -e "$work/bridge.json" ] || { echo "soak: the controller did not start" >&2; cat "$work/bridge.log" >&2; exit 1; }
+
+# A total of the controller's, as it stands.
+bridge_total() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/bridge.json" "$1"; }
+bridge_failures() { python3 -c 'import json, sys; print(sum(json.load(open(sys.argv[1]))["failed"].values()))' "$work/bridge.json"; }
+
 echo "soak: at start: $(rss_kib "$daemon_pid") KiB resident"
 
 declare -a rss
@@ -155,30 +193,41 @@ calls_measured=0
 for round in $(seq "$ROUNDS"); do
     uac echo $((BASE_PORT + 1)) 27100 >"$work/echo.result" &
     echo_pid=$!
-    uac hold $((BASE_PORT + 2)) 27200 >"$work/hold.result" &
+    uac hold $((BASE_PORT + 2)) 27150 >"$work/hold.result" &
     hold_pid=$!
-    wait "$echo_pid" "$hold_pid" || true
+    uac bridge $((BASE_PORT + 4)) 27200 >"$work/bridge.result" &
+    bridge_pid=$!
+    wait "$echo_pid" "$hold_pid" "$bridge_pid" || true
     read -r echo_ok echo_bad <"$work/echo.result"
     read -r hold_ok hold_bad <"$work/hold.result"
-    wait_idle || { tail -20 "$work/switchd.log" >&2; exit 1; }
+    read -r bridge_ok bridge_bad <"$work/bridge.result"
+    wait_idle || { tail -20 "$work/switchd.log" "$work/bridge.log" >&2; exit 1; }
+    sleep 1.5 # the controller's status file is rewritten each second
     kill -0 "$daemon_pid" 2>/dev/null || { echo "soak: switchd died" >&2; exit 1; }
     rss[round]=$(rss_kib "$daemon_pid")
-    calls=$((echo_ok + hold_ok))
-    total_failed=$((total_failed + echo_bad + hold_bad))
-    [ "$round" -gt 2 ] && calls_measured=$((calls_measured + calls))
-    echo "soak: round $round: $echo_ok echo + $hold_ok hold calls," \
-        "$((echo_bad + hold_bad)) failed; idle at ${rss[round]} KiB resident," \
-        "$(metric switchd_event_ring_size) events in the ring"
+    calls=$((echo_ok + hold_ok + bridge_ok))
+    failed=$((echo_bad + hold_bad + bridge_bad))
+    total_failed=$((total_failed + failed))
+    [ "$round" -gt "$from" ] && calls_measured=$((calls_measured + calls))
+    echo "soak: round $round: $echo_ok echo + $hold_ok hold + $bridge_ok bridged calls," \
+        "$failed failed; idle at ${rss[round]} KiB resident, $(threads "$daemon_pid") threads"
 done
 
-growth_kib=$((rss[ROUNDS] - rss[2]))
+growth_kib=$((rss[ROUNDS] - rss[from]))
 echo "soak: failed calls: $total_failed"
+echo "soak: controller: $(bridge_total bridged) pairs bridged of $(bridge_total pairs)," \
+    "$(bridge_total recorded) recordings finished ($(bridge_total record_errors) with an error)," \
+    "$(bridge_failures) commands refused"
+if [ "$total_failed" -gt 0 ] || [ "$(bridge_total bridged)" -ne "$(bridge_total pairs)" ]; then
+    echo "soak: calls failed: memory is only meaningful for a clean run" >&2
+    exit 1
+fi
 if [ "$calls_measured" -eq 0 ]; then
-    echo "soak: no call completed after the second round" >&2
+    echo "soak: no call completed after round $from" >&2
     exit 1
 fi
 per_call=$((growth_kib * 1024 / calls_measured))
-echo "soak: growth from round 2 to round $ROUNDS: $growth_kib KiB over $calls_measured calls" \
+echo "soak: growth from round $from to round $ROUNDS: $growth_kib KiB over $calls_measured calls" \
     "= $per_call bytes per call (limit $GROWTH_LIMIT)"
 if [ "$per_call" -gt "$GROWTH_LIMIT" ]; then
     echo "soak: memory grows with calls" >&2
