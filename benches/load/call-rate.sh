@@ -22,22 +22,11 @@ UAS_PORT=$((BASE_PORT + 1))
 UAC_PORT=$((BASE_PORT + 2))
 METRICS_PORT=${METRICS_PORT:-29560}
 
-command -v sipp >/dev/null || { echo "call-rate: sipp missing (apt-get install sip-tester)" >&2; exit 1; }
-
-# Daemon on core 0, sipp on core 1, when there are two cores to pin to.
-pin_daemon=()
-pin_sipp=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-    pin_daemon=(taskset -c 0)
-    pin_sipp=(taskset -c 1)
-fi
-
-# SWITCHD_BIN runs another switchd binary instead of building one (an
-# older commit's, to compare).
-if [ -z "${SWITCHD_BIN:-}" ]; then
-    cargo build --release -p switchd --bin switchd
-    SWITCHD_BIN=target/release/switchd
-fi
+LOAD_NAME=call-rate
+# shellcheck source=benches/load/common.sh
+. benches/load/common.sh
+require_tools sipp ss
+build_switchd
 work=$(mktemp -d /tmp/switchd-load.XXXXXX)
 daemon_pid=""
 uas_pid=""
@@ -70,16 +59,6 @@ host = "*"
 action = "answer"
 TOML
 
-# Waits until something listens on UDP port $1, for at most 10 s.
-wait_udp() {
-    for _ in $(seq 100); do
-        ss -H -lun "sport = :$1" 2>/dev/null | grep -q . && return 0
-        sleep 0.1
-    done
-    echo "call-rate: nothing listens on UDP port $1" >&2
-    return 1
-}
-
 # Runs one step of sipp's uac at rate $2 against 127.0.0.1:$1; prints
 # "successful failed".
 step() {
@@ -89,9 +68,7 @@ step() {
         -cp $((BASE_PORT + 3)) -mp 26100 \
         -r "$rate" -m "$calls" -l $((rate * 4)) -timeout $((STEP_SECONDS + 15))s \
         -trace_stat -stf "$stat" -fd 1 >/dev/null 2>&1 || true
-    awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-        { ok = $col["SuccessfulCall(C)"]; bad = $col["FailedCall(C)"] }
-        END { print ok + 0, bad + 0 }' "$stat" 2>/dev/null || echo "0 0"
+    sipp_counts "$stat"
 }
 
 # Climbs the rate ladder against port $1; prints the highest passing rate.

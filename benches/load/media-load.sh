@@ -64,9 +64,10 @@ BARE=${BARE:-1}
 # Whole run: setup + warm-up + window + teardown, per relay.
 SIPP_TIMEOUT=$((CALLS / CALL_RATE + WARMUP + ${WINDOW%.*} + 60))
 
-for tool in sipp sox python3 ss; do
-    command -v "$tool" >/dev/null || { echo "media-load: $tool missing" >&2; exit 1; }
-done
+LOAD_NAME=media-load
+# shellcheck source=benches/load/common.sh
+. "$here/common.sh"
+require_tools sipp sox python3 ss
 
 # Each pair takes two legs of an RTP and an RTCP port each.
 if [ $((CALLS * 4)) -gt $((RTP_MAX - RTP_MIN + 1)) ]; then
@@ -74,17 +75,7 @@ if [ $((CALLS * 4)) -gt $((RTP_MAX - RTP_MIN + 1)) ]; then
     exit 1
 fi
 
-pin_relay=()
-pin_sipp=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-    pin_relay=(taskset -c 0)
-    pin_sipp=(taskset -c 1)
-fi
-
-if [ -z "${SWITCHD_BIN:-}" ]; then
-    cargo build --release -p switchd --bin switchd
-    SWITCHD_BIN=target/release/switchd
-fi
+build_switchd
 [ "$BARE" = 0 ] || cargo build --release -p switchd-benches --bin bare-relay
 # The watchdog's bound: 280 s for switchd and rtpengine, and per bare relay
 # run its setup, warm-up, window and teardown with room to spare.
@@ -138,15 +129,6 @@ for scenario in media_uac.xml media_uas.xml; do
         cp "$here/$scenario" "$work/$scenario"
     fi
 done
-
-wait_udp() {
-    for _ in $(seq 100); do
-        ss -H -lun "sport = :$1" 2>/dev/null | grep -q . && return 0
-        sleep 0.1
-    done
-    echo "media-load: nothing listens on UDP port $1" >&2
-    return 1
-}
 
 # Starts the echoing uas; its SDP advertises the ports in injection file $1.
 start_uas() {
@@ -206,7 +188,7 @@ echo "media-load: switchd (release) on 127.0.0.1:$SWITCH_PORT, $CALLS bridged ca
     "${WINDOW} s window" >&2
 seq 1 "$CALLS" | awk -v p="$UAS_MEDIA" 'BEGIN { print "SEQUENTIAL" } { print p ";" }' \
     >"$work/uas-switchd.csv"
-"${pin_relay[@]}" "$SWITCHD_BIN" --config "$work/switchd.toml" >"$work/switchd.log" 2>&1 &
+"${pin_daemon[@]}" "$SWITCHD_BIN" --config "$work/switchd.toml" >"$work/switchd.log" 2>&1 &
 daemon_pid=$!
 pids+=($daemon_pid)
 wait_udp "$SWITCH_PORT"
@@ -240,7 +222,7 @@ elif [ -z "$rtpengine_bin" ] || [ ! -x "$rtpengine_bin" ]; then
     echo "rtpengine: not installed (apt-get install rtpengine-daemon); switchd figures only"
 else
     echo "media-load: rtpengine (userspace, --table=-1) on ng 127.0.0.1:$NG_PORT" >&2
-    "${pin_relay[@]}" "$rtpengine_bin" --config-file=none --table=-1 --foreground --log-stderr \
+    "${pin_daemon[@]}" "$rtpengine_bin" --config-file=none --table=-1 --foreground --log-stderr \
         --log-level=4 --interface=127.0.0.1 --listen-ng="127.0.0.1:$NG_PORT" \
         --port-min="$RTP_MIN" --port-max="$RTP_MAX" --pidfile="$work/rtpengine.pid" \
         >"$work/rtpengine.log" 2>&1 &
@@ -280,7 +262,7 @@ else
     for mode in mio tokio; do
         echo "media-load: bare relay ($mode) on 127.0.0.1:$RTP_MIN.." >&2
         rm -f "$work/uac-errors.log" "$work/uas-errors.log"
-        "${pin_relay[@]}" target/release/bare-relay --bind 127.0.0.1 --base "$RTP_MIN" \
+        "${pin_daemon[@]}" target/release/bare-relay --bind 127.0.0.1 --base "$RTP_MIN" \
             --pairs "$CALLS" --callee "127.0.0.1:$UAS_MEDIA" --mode "$mode" \
             --stats-file "$work/bare-$mode.json" --max-seconds "$WATCHDOG" \
             >"$work/bare-$mode.log" 2>&1 &

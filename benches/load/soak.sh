@@ -49,24 +49,15 @@ METRICS_PORT=${METRICS_PORT:-27070}
 GROWTH_LIMIT=${GROWTH_LIMIT:-64}
 SWITCH_PORT=$BASE_PORT
 
-for tool in sipp sox curl ss python3; do
-    command -v "$tool" >/dev/null || { echo "soak: $tool missing" >&2; exit 1; }
-done
+LOAD_NAME=soak
+# shellcheck source=benches/load/common.sh
+. "$here/common.sh"
+require_tools sipp sox curl ss python3
 [ "$ROUNDS" -ge 3 ] || { echo "soak: ROUNDS must be 3 or more" >&2; exit 1; }
 # Growth is measured from the end of this round to the end of the last.
 from=$((ROUNDS * 2 / 3))
 
-pin_daemon=()
-pin_sipp=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-    pin_daemon=(taskset -c 0)
-    pin_sipp=(taskset -c 1)
-fi
-
-if [ -z "${SWITCHD_BIN:-}" ]; then
-    cargo build --release -p switchd --bin switchd
-    SWITCHD_BIN=target/release/switchd
-fi
+build_switchd
 work=$(mktemp -d /tmp/switchd-soak.XXXXXX)
 pids=()
 cleanup() {
@@ -118,15 +109,6 @@ user = "*"
 action = "answer"
 TOML
 
-wait_udp() {
-    for _ in $(seq 100); do
-        ss -H -lun "sport = :$1" 2>/dev/null | grep -q . && return 0
-        sleep 0.1
-    done
-    echo "soak: nothing listens on UDP port $1" >&2
-    return 1
-}
-
 # The sum of metric $1's samples (all label sets).
 metric() {
     curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" |
@@ -157,9 +139,7 @@ uac() {
         -i 127.0.0.1 -p "$port" -mp "$media" -nostdin -d "$HOLD_MS" \
         -r "$RATE" -m $((RATE * ROUND_SECONDS)) -timeout $((ROUND_SECONDS + 30))s \
         -trace_stat -stf "$stat" -fd 1 >/dev/null 2>&1) || true
-    awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-        { ok = $col["SuccessfulCall(C)"]; bad = $col["FailedCall(C)"] }
-        END { print ok + 0, bad + 0 }' "$stat" 2>/dev/null || echo "0 0"
+    sipp_counts "$stat"
 }
 
 echo "soak: switchd on 127.0.0.1:$SWITCH_PORT, $ROUNDS rounds of $ROUND_SECONDS s," \
