@@ -13,7 +13,10 @@
 #   partner to a sipp uas that answers with Opus and echoes (-rtp_echo),
 #   bridges the two (u-law <-> Opus: decode, jitter buffer, encode),
 #   records the pair (mixed and split in turn, files deleted when done) and
-#   hangs the partner up when the caller hangs up.
+#   hangs the partner up when the caller hangs up;
+# - calls to "collect" (benches/load/soak_collect_uac.xml) are parked;
+#   the controller answers and collects one digit behind a prompt, and the
+#   caller sends 1 as RFC 4733 events (sipp's dtmf_2833_1.pcap).
 # After each round the script waits until switchd holds no leg, dialog or
 # transaction (ended legs are kept 1 s, transactions linger 64 x T1 with
 # T1 = 100 ms), then reads VmRSS from /proc. The control event ring is
@@ -21,8 +24,8 @@
 #
 # The first rounds bring the allocator, the tables, the event ring and the
 # blocking pool (recordings are finished there) to their working size, in
-# steps: here memory stops moving after about 5000 calls (round 6), and
-# stays within a few KiB over the next 8000. A leak is a steady climb
+# steps: here memory stops moving by round 6 (some 6000 calls) and then
+# stays flat over the next 7000. A leak is a steady climb
 # instead: the growth over the last third of the rounds, divided by the
 # calls in them. Exits 1 when that is over GROWTH_LIMIT bytes per call
 # (default 64: switchd keeps nothing per ended call, and allocator noise
@@ -30,9 +33,9 @@
 #
 # Environment: ROUNDS (default 12), RATE (calls/s per uac, default 30),
 # ROUND_SECONDS (default 10), HOLD_MS (default 1000), BASE_PORT
-# (default 27060: it and the next four ports), METRICS_PORT (default
-# 27070); sipp's media on 27100, 27150, 27200 and 27250; switchd's RTP in
-# 27300..29998.
+# (default 27060: it and the next five ports), METRICS_PORT (default
+# 27070); sipp's media on 27100, 27150, 27200, 27250 and 27280; switchd's
+# RTP in 27300..29998.
 # SWITCHD_BIN runs another switchd binary instead of building one;
 # KEEP_WORK=1 keeps the work directory (logs, config) for a look after.
 # Loopback only; bounded in time (each round and each wait has a limit).
@@ -75,7 +78,7 @@ trap cleanup EXIT
 # sipp streams tone.wav from its working directory.
 sox -n -r 8000 -c 1 -e u-law "$work/tone.wav" synth 1 sine 440 vol 0.5
 sox -n -r 8000 -c 1 -b 16 -e signed-integer "$work/hold.wav" synth 2 sine 600 vol 0.5
-cp "$here/soak_uac.xml" "$here/soak_uas.xml" "$work/"
+cp "$here/soak_uac.xml" "$here/soak_uas.xml" "$here/soak_collect_uac.xml" "$work/"
 mkdir "$work/recordings"
 
 cat >"$work/switchd.toml" <<TOML
@@ -105,6 +108,9 @@ action = "echo"
 user = "bridge"
 action = "park"
 [[route]]
+user = "collect"
+action = "park"
+[[route]]
 user = "*"
 action = "answer"
 TOML
@@ -131,11 +137,12 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 threads() { awk '/^Threads:/ { print $2 }' "/proc/$1/status"; }
 
 # One uac: RATE calls/s to user $1 for the round, from SIP port $2 and
-# media port $3; prints "successful failed".
+# media port $3, with scenario $4 (default soak_uac.xml); prints
+# "successful failed".
 uac() {
-    local user=$1 port=$2 media=$3 stat="$work/$1.csv"
+    local user=$1 port=$2 media=$3 scenario=${4:-soak_uac.xml} stat="$work/$1.csv"
     rm -f "$stat"
-    (cd "$work" && "${pin_sipp[@]}" sipp -sf soak_uac.xml -s "$user" "127.0.0.1:$SWITCH_PORT" \
+    (cd "$work" && "${pin_sipp[@]}" sipp -sf "$scenario" -s "$user" "127.0.0.1:$SWITCH_PORT" \
         -i 127.0.0.1 -p "$port" -mp "$media" -nostdin -d "$HOLD_MS" \
         -r "$RATE" -m $((RATE * ROUND_SECONDS)) -timeout $((ROUND_SECONDS + 30))s \
         -trace_stat -stf "$stat" -fd 1 >/dev/null 2>&1) || true
@@ -143,7 +150,7 @@ uac() {
 }
 
 echo "soak: switchd on 127.0.0.1:$SWITCH_PORT, $ROUNDS rounds of $ROUND_SECONDS s," \
-    "3 x $RATE calls/s, $HOLD_MS ms each" >&2
+    "4 x $RATE calls/s, $HOLD_MS ms each" >&2
 RUST_LOG=warn "${pin_daemon[@]}" "$SWITCHD_BIN" --config "$work/switchd.toml" \
     >"$work/switchd.log" 2>&1 &
 daemon_pid=$!
@@ -156,7 +163,8 @@ wait_udp "$SWITCH_PORT"
 pids+=($!)
 wait_udp $((BASE_PORT + 3))
 python3 "$here/soak_bridge.py" --socket "$work/control.sock" --uas "127.0.0.1:$((BASE_PORT + 3))" \
-    --recordings "$work/recordings" --status-file "$work/bridge.json" 2>"$work/bridge.log" &
+    --recordings "$work/recordings" --prompt "$work/hold.wav" \
+    --status-file "$work/bridge.json" 2>"$work/bridge.log" &
 pids+=($!)
 for _ in $(seq 50); do [ -e "$work/bridge.json" ] && break; sleep 0.1; done
 [ -e "$work/bridge.json" ] || { echo "soak: the controller did not start" >&2; cat "$work/bridge.log" >&2; exit 1; }
@@ -177,19 +185,23 @@ for round in $(seq "$ROUNDS"); do
     hold_pid=$!
     uac bridge $((BASE_PORT + 4)) 27200 >"$work/bridge.result" &
     bridge_pid=$!
-    wait "$echo_pid" "$hold_pid" "$bridge_pid" || true
+    uac collect $((BASE_PORT + 5)) 27280 soak_collect_uac.xml >"$work/collect.result" &
+    collect_pid=$!
+    wait "$echo_pid" "$hold_pid" "$bridge_pid" "$collect_pid" || true
     read -r echo_ok echo_bad <"$work/echo.result"
     read -r hold_ok hold_bad <"$work/hold.result"
     read -r bridge_ok bridge_bad <"$work/bridge.result"
+    read -r collect_ok collect_bad <"$work/collect.result"
     wait_idle || { tail -20 "$work/switchd.log" "$work/bridge.log" >&2; exit 1; }
     sleep 1.5 # the controller's status file is rewritten each second
     kill -0 "$daemon_pid" 2>/dev/null || { echo "soak: switchd died" >&2; exit 1; }
     rss[round]=$(rss_kib "$daemon_pid")
-    calls=$((echo_ok + hold_ok + bridge_ok))
-    failed=$((echo_bad + hold_bad + bridge_bad))
+    calls=$((echo_ok + hold_ok + bridge_ok + collect_ok))
+    failed=$((echo_bad + hold_bad + bridge_bad + collect_bad))
     total_failed=$((total_failed + failed))
     [ "$round" -gt "$from" ] && calls_measured=$((calls_measured + calls))
-    echo "soak: round $round: $echo_ok echo + $hold_ok hold + $bridge_ok bridged calls," \
+    echo "soak: round $round: $echo_ok echo + $hold_ok hold + $bridge_ok bridged" \
+        "+ $collect_ok collect calls," \
         "$failed failed; idle at ${rss[round]} KiB resident, $(threads "$daemon_pid") threads"
 done
 
@@ -197,8 +209,11 @@ growth_kib=$((rss[ROUNDS] - rss[from]))
 echo "soak: failed calls: $total_failed"
 echo "soak: controller: $(bridge_total bridged) pairs bridged of $(bridge_total pairs)," \
     "$(bridge_total recorded) recordings finished ($(bridge_total record_errors) with an error)," \
-    "$(bridge_failures) commands refused"
-if [ "$total_failed" -gt 0 ] || [ "$(bridge_total bridged)" -ne "$(bridge_total pairs)" ]; then
+    "$(bridge_total collected) digits collected of $(bridge_total collects)" \
+    "($(bridge_total wrong_digits) wrong), $(bridge_failures) commands refused"
+if [ "$total_failed" -gt 0 ] || [ "$(bridge_total bridged)" -ne "$(bridge_total pairs)" ] ||
+    [ "$(bridge_total collected)" -ne "$(bridge_total collects)" ] ||
+    [ "$(bridge_total wrong_digits)" -ne 0 ]; then
     echo "soak: calls failed: memory is only meaningful for a clean run" >&2
     exit 1
 fi

@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""soak.sh's controller: bridges and records every parked call.
+"""soak.sh's controller: bridges and records, or collects a digit from,
+every parked call.
 
-Standard library only. For each parked inbound call (leg.incoming) it
-answers, originates a partner to the echoing sipp uas (which answers with
-Opus, so the bridge transcodes), bridges the two once both are answered and
-records the pair (mixed and split in turn). When either leg hangs up it
-hangs up the other; each finished recording is checked for an error and
-deleted. Totals go to --status-file (JSON, rewritten each second) until
+Standard library only. A parked call to "collect" is answered and given a
+one-digit collect with --prompt as its prompt; the digit (sent by sipp as
+RFC 4733 events) is checked to be 1. Any other parked call is answered, a
+partner is originated to the echoing sipp uas (which answers with Opus, so
+the bridge transcodes), the two are bridged once both are answered and the
+pair is recorded (mixed and split in turn). When either leg of a pair hangs
+up the other is hung up; each finished recording is checked for an error
+and deleted. Totals go to --status-file (JSON, rewritten each second) until
 SIGTERM.
 
 Usage: soak_bridge.py --socket PATH --uas HOST:PORT --recordings DIR
-                      --status-file PATH
+                      --prompt WAV --status-file PATH
 """
 
 import argparse
@@ -25,16 +28,18 @@ from media_load import Control
 class Soak:
     """The pairs in progress and the totals so far."""
 
-    def __init__(self, ctl, uas, recordings):
+    def __init__(self, ctl, uas, recordings, prompt):
         self.ctl = ctl
         self.uas = uas
         self.recordings = recordings
+        self.prompt = prompt
         self.partner = {}   # leg -> the other leg of its pair, both ways
         self.answered = set()
         self.pending = {}   # request id -> (command, leg)
         self.next_pair = 0
         self.totals = {"pairs": 0, "bridged": 0, "recorded": 0,
-                       "record_errors": 0, "failed": {}}
+                       "record_errors": 0, "collects": 0, "collected": 0,
+                       "wrong_digits": 0, "failed": {}}
 
     def send(self, cmd, about, **args):
         """Sends `cmd`; its reply is handled as being `about` that leg."""
@@ -42,7 +47,17 @@ class Soak:
 
     def on_event(self, ev):
         name = ev["event"]
-        if name == "leg.incoming":
+        if name == "leg.incoming" and "collect@" in ev["leg"]["to"]:
+            leg = ev["leg"]["id"]
+            self.totals["collects"] += 1
+            self.send("answer", leg, leg=leg)
+            self.send("collect", leg, leg=leg, max_digits=1, timeout=3, retries=0,
+                      prompt=self.prompt)
+        elif name == "collect.done":
+            self.totals["collected"] += 1
+            if ev["digits"] != "1":
+                self.totals["wrong_digits"] += 1
+        elif name == "leg.incoming":
             a = ev["leg"]["id"]
             b = f"soak-b{self.next_pair}"
             self.next_pair += 1
@@ -110,6 +125,7 @@ def main():
     parser.add_argument("--socket", required=True)
     parser.add_argument("--uas", required=True)
     parser.add_argument("--recordings", required=True)
+    parser.add_argument("--prompt", required=True)
     parser.add_argument("--status-file", required=True)
     args = parser.parse_args()
 
@@ -117,7 +133,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     ctl = Control(args.socket)
     ctl.call("subscribe")
-    soak = Soak(ctl, args.uas, args.recordings)
+    soak = Soak(ctl, args.uas, args.recordings, args.prompt)
     write_status(args.status_file, soak.totals)
     next_write = time.monotonic() + 1.0
     while not stop:
