@@ -36,42 +36,9 @@ pub(crate) fn load_hold_prompt(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::test_support::{Scratch, write_wav};
     use crate::media::{MediaFilesSettings, TtsSettings};
     use std::path::{Path, PathBuf};
-    use std::sync::atomic::{AtomicU32, Ordering};
-
-    /// A scratch directory removed on drop.
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new() -> Self {
-            static NEXT: AtomicU32 = AtomicU32::new(0);
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let dir = std::env::temp_dir().join(format!("switchd-hold-{}-{n}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn write_wav(path: &Path, rate: u32, samples: &[i16]) {
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: rate,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut writer = hound::WavWriter::create(path, spec).unwrap();
-        for sample in samples {
-            writer.write_sample(*sample).unwrap();
-        }
-        writer.finalize().unwrap();
-    }
 
     fn files() -> MediaFiles {
         MediaFiles::new(MediaFilesSettings {
@@ -116,10 +83,10 @@ mod tests {
 
     #[test]
     fn a_good_file_is_loaded_whole() {
-        let scratch = Scratch::new();
-        let path = scratch.0.join("hold.wav");
+        let scratch = Scratch::new("switchd-hold");
+        let path = scratch.path("hold.wav");
         let samples: Vec<i16> = (0..1600).map(|n| (n % 50) * 300).collect();
-        write_wav(&path, 8000, &samples);
+        write_wav(&path, 8000, 1, &samples);
         let prompt = load_hold_prompt(&config_with(Some(&path)), &files())
             .unwrap()
             .unwrap();
@@ -128,8 +95,8 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_a_config_error_naming_it() {
-        let scratch = Scratch::new();
-        let path = scratch.0.join("missing.wav");
+        let scratch = Scratch::new("switchd-hold");
+        let path = scratch.path("missing.wav");
         let (key, reason) = refusal(load_hold_prompt(&config_with(Some(&path)), &files()));
         assert_eq!(key, "media.hold_prompt");
         assert!(reason.contains("missing.wav"), "{reason}");
@@ -137,9 +104,9 @@ mod tests {
 
     #[test]
     fn a_wrong_format_or_silent_file_is_refused() {
-        let scratch = Scratch::new();
-        let wide = scratch.0.join("wide.wav");
-        write_wav(&wide, 16_000, &[100; 1600]);
+        let scratch = Scratch::new("switchd-hold");
+        let wide = scratch.path("wide.wav");
+        write_wav(&wide, 16_000, 1, &[100; 1600]);
         let (key, reason) = refusal(load_hold_prompt(&config_with(Some(&wide)), &files()));
         assert_eq!(key, "media.hold_prompt");
         assert!(
@@ -147,8 +114,8 @@ mod tests {
             "{reason}"
         );
 
-        let nothing = scratch.0.join("nothing.wav");
-        write_wav(&nothing, 8000, &[]);
+        let nothing = scratch.path("nothing.wav");
+        write_wav(&nothing, 8000, 1, &[]);
         let (_, reason) = refusal(load_hold_prompt(&config_with(Some(&nothing)), &files()));
         assert!(reason.contains("holds no audio"), "{reason}");
     }

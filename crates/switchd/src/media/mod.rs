@@ -15,6 +15,8 @@ mod hold;
 mod requests;
 mod resample;
 mod rtp;
+#[cfg(test)]
+mod test_support;
 mod tts;
 
 pub(crate) use adapter::{FinishedRecording, RtpTransmit, SocketAction};

@@ -2,25 +2,12 @@
 //! directory: what the switch gets, and the error each failure replies with.
 
 use super::*;
+use crate::media::test_support::{Scratch, write_wav};
 use std::os::unix::fs::PermissionsExt;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-struct Scratch(PathBuf);
-
+/// What every test here needs: a scratch directory and its media files.
 impl Scratch {
-    fn new() -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("switchd-media-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
     fn files(&self, tts_command: PathBuf) -> Arc<MediaFiles> {
         Arc::new(MediaFiles::new(MediaFilesSettings {
             prompt_cache_entries: 8,
@@ -33,24 +20,12 @@ impl Scratch {
     }
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn write_wav(path: &Path, rate: u32, channels: u16, samples: usize) {
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for n in 0..samples * usize::from(channels) {
-        writer.write_sample((n % 100) as i16 * 100).unwrap();
-    }
-    writer.finalize().unwrap();
+/// A WAV of `frames` frames of a sawtooth in every channel.
+fn write_pattern(path: &Path, rate: u32, channels: u16, frames: usize) {
+    let samples: Vec<i16> = (0..frames * usize::from(channels))
+        .map(|n| (n % 100) as i16 * 100)
+        .collect();
+    write_wav(path, rate, channels, &samples);
 }
 
 fn play_file(path: PathBuf) -> MediaRequest {
@@ -67,9 +42,9 @@ fn code(failure: MediaFailure) -> switchd_control::ErrorCode {
 
 #[tokio::test]
 async fn play_loads_a_prompt_once_and_serves_it_from_the_cache() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("switchd-media");
     let path = scratch.path("hello.wav");
-    write_wav(&path, 8000, 1, 1600);
+    write_pattern(&path, 8000, 1, 1600);
     let files = scratch.files("/nonexistent/tts".into());
     for _ in 0..2 {
         match files.clone().load(play_file(path.clone())).await.unwrap() {
@@ -90,7 +65,7 @@ async fn play_loads_a_prompt_once_and_serves_it_from_the_cache() {
 
 #[tokio::test]
 async fn a_missing_prompt_is_file_not_found() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("switchd-media");
     let path = scratch.path("missing.wav");
     let error = scratch
         .files("/nonexistent/tts".into())
@@ -103,9 +78,9 @@ async fn a_missing_prompt_is_file_not_found() {
 
 #[tokio::test]
 async fn a_stereo_11k_prompt_is_bad_audio_format_naming_its_format() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("switchd-media");
     let path = scratch.path("stereo.wav");
-    write_wav(&path, 11_025, 2, 1000);
+    write_pattern(&path, 11_025, 2, 1000);
     let error = scratch
         .files("/nonexistent/tts".into())
         .load(play_file(path))
@@ -146,9 +121,9 @@ fn player_errors_map_to_protocol_failures() {
 
 #[tokio::test]
 async fn collect_loads_both_prompts_and_fails_on_a_missing_one() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("switchd-media");
     let prompt = scratch.path("prompt.wav");
-    write_wav(&prompt, 8000, 1, 800);
+    write_pattern(&prompt, 8000, 1, 800);
     let spec = |timeout_prompt: PathBuf| CollectSpec {
         max_digits: 4,
         timeout: Duration::from_secs(5),
@@ -181,7 +156,7 @@ async fn collect_loads_both_prompts_and_fails_on_a_missing_one() {
 
 #[tokio::test]
 async fn record_creates_one_or_two_files() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("switchd-media");
     let files = scratch.files("/nonexistent/tts".into());
     let record = |path: PathBuf, split: bool| MediaRequest::Record {
         leg: "a".to_owned(),
@@ -226,7 +201,7 @@ async fn record_creates_one_or_two_files() {
 
 #[tokio::test]
 async fn text_without_a_tts_engine_is_tts_unavailable() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("switchd-media");
     let request = MediaRequest::Play {
         leg: "a".to_owned(),
         source: PromptSource::Text {
@@ -250,11 +225,11 @@ async fn text_without_a_tts_engine_is_tts_unavailable() {
 
 #[tokio::test]
 async fn text_is_synthesized_resampled_and_cached() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("switchd-media");
     // A stand-in engine: writes a 22050 Hz WAV where `-w` says and counts
     // its runs, so the test needs no espeak-ng.
     let source = scratch.path("spoken.wav");
-    write_wav(&source, 22_050, 1, 22_050);
+    write_pattern(&source, 22_050, 1, 22_050);
     let runs = scratch.path("runs");
     let engine = scratch.path("fake-tts");
     std::fs::write(
@@ -319,7 +294,7 @@ async fn espeak_ng_speaks_when_installed() {
         eprintln!("espeak-ng not installed; skipped");
         return;
     }
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("switchd-media");
     let request = MediaRequest::Play {
         leg: "a".to_owned(),
         source: PromptSource::Text {
