@@ -39,6 +39,7 @@
 # RTPENGINE=0 skips rtpengine; RTPENGINE_BIN overrides its path.
 # SWITCHD_BIN runs another switchd binary instead of building one (say, a
 # build with -C force-frame-pointers=yes, to profile it with perf -g).
+# BARE_MODES picks the bare relay's loops (default "mio tokio").
 # BARE=0 skips the bare relay (default on; its ports are RTP_MIN up, four a
 # pair: caller-facing RTP_MIN + 4i, callee-facing RTP_MIN + 4i + 2).
 set -euo pipefail
@@ -61,6 +62,7 @@ RTP_MIN=${RTP_MIN:-7200}
 RTP_MAX=${RTP_MAX:-9998}
 RTPENGINE=${RTPENGINE:-1}
 BARE=${BARE:-1}
+BARE_MODES=${BARE_MODES:-mio tokio}
 # Whole run: setup + warm-up + window + teardown, per relay.
 SIPP_TIMEOUT=$((CALLS / CALL_RATE + WARMUP + ${WINDOW%.*} + 60))
 
@@ -80,7 +82,9 @@ build_switchd
 # The watchdog's bound: 280 s for switchd and rtpengine, and per bare relay
 # run its setup, warm-up, window and teardown with room to spare.
 WATCHDOG=280
-[ "$BARE" = 0 ] || WATCHDOG=$((WATCHDOG + 2 * (WARMUP + ${WINDOW%.*} + 30)))
+# shellcheck disable=SC2086 # BARE_MODES is a list
+set -- $BARE_MODES
+[ "$BARE" = 0 ] || WATCHDOG=$((WATCHDOG + $# * (WARMUP + ${WINDOW%.*} + 30)))
 work=$(mktemp -d /tmp/switchd-media-load.XXXXXX)
 pids=()
 # Stops the given children: SIGTERM, then SIGKILL after 5 s.
@@ -259,7 +263,7 @@ if [ "$BARE" = 0 ]; then
 else
     python3 "$here/media_load.py" bare-setup --calls "$CALLS" --base "$RTP_MIN" \
         --inf "$work/uas-bare.csv"
-    for mode in mio tokio; do
+    for mode in $BARE_MODES; do
         echo "media-load: bare relay ($mode) on 127.0.0.1:$RTP_MIN.." >&2
         rm -f "$work/uac-errors.log" "$work/uas-errors.log"
         "${pin_daemon[@]}" target/release/bare-relay --bind 127.0.0.1 --base "$RTP_MIN" \
@@ -295,7 +299,7 @@ if [ -n "$rtpengine_per" ]; then
     awk -v a="$switchd_per" -v b="$rtpengine_per" \
         'BEGIN { if (b > 0) printf "ratio switchd/rtpengine: %.2f\n", a / b }'
 fi
-for mode in mio tokio; do
+for mode in $BARE_MODES; do
     if [ -n "${bare_per[$mode]:-}" ]; then
         echo "bare relay ($mode): ${bare_per[$mode]} ms CPU per bridged call-second"
     fi
