@@ -28,7 +28,7 @@ fn relay(c: &mut Criterion) {
     let mut relay = Relay::new(sender, PayloadTypeMap { from: 0, to: 0 }, None);
     let packets: Vec<Vec<u8>> = (0..64u16).map(|n| packet(n, u32::from(n) * 160)).collect();
     let t0 = Instant::now();
-    let mut out = Vec::with_capacity(1500);
+    let mut out = bytes::BytesMut::with_capacity(1500);
     let mut n = 0usize;
     let mut group = c.benchmark_group("media_relay");
     group.throughput(Throughput::Elements(1));

@@ -1,5 +1,6 @@
 //! Same-codec fast path of a two-party bridge: leg A's packet becomes leg B's packet by
-//! rewriting the header, with no decode and no allocation beyond the caller's buffer.
+//! rewriting the header, with no decode and no allocation beyond the caller's buffer
+//! (a `BytesMut` the caller splits each datagram off, so its space is reused).
 //!
 //! The output carries the payload under a fresh 12-byte header: SSRC, sequence and
 //! timestamp from leg B's [`RtpSender`] (so B's stream stays continuous across playback,
@@ -8,6 +9,8 @@
 //! the contributing source as far as B is concerned. Padding is removed.
 
 use std::time::Instant;
+
+use bytes::{BufMut, BytesMut};
 
 use crate::Error;
 use crate::rtp::packet::{FIXED_HEADER_LEN, check_layout};
@@ -71,7 +74,7 @@ impl Relay {
     /// Rewrites the RTP datagram `input` from leg A into `out` (cleared first) for leg B.
     ///
     /// Errors leave `out` empty and are counted; the caller just drops the datagram.
-    pub fn relay(&mut self, now: Instant, input: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn relay(&mut self, now: Instant, input: &[u8], out: &mut BytesMut) -> Result<(), Error> {
         out.clear();
         let result = self.rewrite(now, input, out);
         match &result {
@@ -85,7 +88,7 @@ impl Relay {
         result
     }
 
-    fn rewrite(&mut self, now: Instant, input: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+    fn rewrite(&mut self, now: Instant, input: &[u8], out: &mut BytesMut) -> Result<(), Error> {
         if is_rtcp(input) {
             return Err(Error::NotRtp {
                 packet_type: input.get(1).copied().unwrap_or_default(),
@@ -120,12 +123,12 @@ impl Relay {
             payload.len(),
         );
         out.reserve(FIXED_HEADER_LEN + payload.len());
-        out.push(0x80);
-        out.push(mapped | if header.marker { 0x80 } else { 0 });
-        out.extend_from_slice(&header.sequence_number.to_be_bytes());
-        out.extend_from_slice(&header.timestamp.to_be_bytes());
-        out.extend_from_slice(&header.ssrc.to_be_bytes());
-        out.extend_from_slice(payload);
+        out.put_u8(0x80);
+        out.put_u8(mapped | if header.marker { 0x80 } else { 0 });
+        out.put_u16(header.sequence_number);
+        out.put_u32(header.timestamp);
+        out.put_u32(header.ssrc);
+        out.put_slice(payload);
         Ok(())
     }
 }
@@ -182,7 +185,7 @@ mod tests {
     fn rewrites_header_and_keeps_payload() -> Result<(), Error> {
         let mut relay = relay();
         let t0 = Instant::now();
-        let mut out = Vec::with_capacity(1500);
+        let mut out = BytesMut::with_capacity(1500);
         relay.relay(t0, &from_a(500, 90_000, 111, b"opus-1"), &mut out)?;
         let first = parse_rtp(Bytes::copy_from_slice(&out))?;
         assert_eq!(
@@ -223,7 +226,7 @@ mod tests {
         let mut relay = relay();
         let t0 = Instant::now();
         let played = relay.sender_mut().originate(t0, 960, 40);
-        let mut out = Vec::new();
+        let mut out = BytesMut::new();
         relay.relay(t0 + FRAME, &from_a(9, 5, 111, b"x"), &mut out)?;
         let packet = parse_rtp(Bytes::from(out))?;
         assert_eq!(
@@ -238,7 +241,7 @@ mod tests {
     fn refuses_and_counts_bad_input() {
         let mut relay = relay();
         let t0 = Instant::now();
-        let mut out = vec![1, 2, 3];
+        let mut out = BytesMut::from(&[1u8, 2, 3][..]);
         assert_eq!(
             relay.relay(t0, &from_a(1, 1, 0, b"pcmu"), &mut out),
             Err(Error::UnexpectedPayloadType { payload_type: 0 })

@@ -4,20 +4,23 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::rtp::packet::{FIXED_HEADER_LEN, view_rtp};
 use crate::rtp::rtcp::{
     ReceptionReport, Report, build_receiver_report, build_sender_report, parse_reports,
 };
 use crate::rtp::sender::OutgoingHeader;
-use crate::rtp::{SequenceOutcome, is_rtcp, parse_rtp};
+use crate::rtp::{SequenceOutcome, is_rtcp};
 use crate::source::SourceVerdict;
 
 use super::leg::{Leg, Outbound, Route};
 use super::{LegId, MediaEngine, MediaEvent, MediaTransmit, Output};
 
-/// A fixed RTP header with our fields and `payload`, as a datagram.
+/// A fixed RTP header with our fields and `payload`, as a datagram cut from `arena`
+/// (whose space comes back once the datagram is sent and dropped).
 pub(super) fn build_rtp(
+    arena: &mut BytesMut,
     payload_type: u8,
     marker: bool,
     sequence: u16,
@@ -25,14 +28,14 @@ pub(super) fn build_rtp(
     ssrc: u32,
     payload: &[u8],
 ) -> Bytes {
-    let mut out = Vec::with_capacity(12 + payload.len());
-    out.push(0x80);
-    out.push(payload_type & 0x7F | if marker { 0x80 } else { 0 });
-    out.extend_from_slice(&sequence.to_be_bytes());
-    out.extend_from_slice(&timestamp.to_be_bytes());
-    out.extend_from_slice(&ssrc.to_be_bytes());
-    out.extend_from_slice(payload);
-    Bytes::from(out)
+    arena.reserve(FIXED_HEADER_LEN + payload.len());
+    arena.put_u8(0x80);
+    arena.put_u8(payload_type & 0x7F | if marker { 0x80 } else { 0 });
+    arena.put_u16(sequence);
+    arena.put_u32(timestamp);
+    arena.put_u32(ssrc);
+    arena.put_slice(payload);
+    arena.split().freeze()
 }
 
 /// Counts and queues one packet of ours on `leg`'s stream (audio or event).
@@ -45,19 +48,21 @@ pub(super) fn send_rtp(
 ) {
     leg.stats.packets_out += 1;
     leg.stats.bytes_out += payload.len() as u64;
+    let payload = build_rtp(
+        &mut out.arena,
+        header.payload_type,
+        header.marker,
+        header.sequence_number,
+        header.timestamp,
+        header.ssrc,
+        payload,
+    );
     out.transmit(MediaTransmit {
         leg: leg.id,
         local_port: leg.media.local_port,
         destination,
         rtcp: false,
-        payload: build_rtp(
-            header.payload_type,
-            header.marker,
-            header.sequence_number,
-            header.timestamp,
-            header.ssrc,
-            payload,
-        ),
+        payload,
     });
 }
 
@@ -111,8 +116,9 @@ impl MediaEngine {
             }
             return;
         }
-        // Parsed before the source check, so garbage cannot claim the learning slot.
-        let Ok(packet) = parse_rtp(Bytes::copy_from_slice(datagram)) else {
+        // Checked before the source check, so garbage cannot claim the learning slot.
+        // Read in place: a relayed packet is never copied or parsed into an owned packet.
+        let Ok(packet) = view_rtp(datagram) else {
             leg.stats.malformed += 1;
             self.reschedule(id);
             return;
@@ -127,16 +133,15 @@ impl MediaEngine {
                 .event(MediaEvent::SourceLearned { leg: id, source }),
             SourceVerdict::Accept => {}
         }
-        let header = &packet.header;
-        let is_event = Some(header.payload_type) == leg.media.telephone_event;
-        if header.payload_type != leg.media.payload_type && !is_event {
+        let is_event = Some(packet.payload_type) == leg.media.telephone_event;
+        if packet.payload_type != leg.media.payload_type && !is_event {
             leg.stats.wrong_payload_type += 1;
             self.reschedule(id);
             return;
         }
         let outcome =
             leg.receiver
-                .on_packet(now, header.ssrc, header.sequence_number, header.timestamp);
+                .on_packet(now, packet.ssrc, packet.sequence_number, packet.timestamp);
         if outcome == SequenceOutcome::Invalid {
             leg.stats.malformed += 1;
             self.reschedule(id);
@@ -155,12 +160,18 @@ impl MediaEngine {
             leg.stats.telephone_events_in += 1;
             self.out.event(MediaEvent::TelephoneEvent {
                 leg: id,
-                payload: packet.payload.clone(),
-                timestamp: header.timestamp,
-                marker: header.marker,
+                payload: Bytes::copy_from_slice(packet.payload),
+                timestamp: packet.timestamp,
+                marker: packet.marker,
             });
         } else if let Some(jitter) = leg.jitter.as_mut() {
-            jitter.insert_packet(now, &packet);
+            // The buffer keeps the payload until its tick: its own copy.
+            jitter.insert(
+                now,
+                packet.ssrc,
+                packet.timestamp,
+                Bytes::copy_from_slice(packet.payload),
+            );
         }
         let route = leg.route;
         self.reschedule(id);
@@ -172,9 +183,9 @@ impl MediaEngine {
                         now,
                         peer,
                         &mut self.out,
-                        header.timestamp,
-                        header.marker,
-                        &packet.payload,
+                        packet.timestamp,
+                        packet.marker,
+                        packet.payload,
                     );
                 }
             }
@@ -194,18 +205,19 @@ impl MediaEngine {
         let (Outbound::Relay(relay), Some(destination)) = (&mut leg.outbound, destination) else {
             return;
         };
-        let mut out = Vec::with_capacity(datagram.len());
-        if relay.relay(now, datagram, &mut out).is_err() {
+        let arena = &mut self.out.arena;
+        if relay.relay(now, datagram, arena).is_err() {
             return;
         }
+        let payload = arena.split().freeze();
         leg.stats.packets_out += 1;
-        leg.stats.bytes_out += out.len().saturating_sub(12) as u64;
+        leg.stats.bytes_out += payload.len().saturating_sub(FIXED_HEADER_LEN) as u64;
         self.out.transmit(MediaTransmit {
             leg: to,
             local_port: leg.media.local_port,
             destination,
             rtcp: false,
-            payload: Bytes::from(out),
+            payload,
         });
     }
 

@@ -37,6 +37,7 @@ mod leg;
 mod tick;
 pub mod types;
 
+use bytes::BytesMut;
 use foldhash::{HashMap, HashMapExt};
 use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
@@ -52,10 +53,18 @@ use crate::relay::PayloadTypeMap;
 use crate::rtp::SenderConfig;
 use leg::{Leg, QueuedEvent, Route};
 
+/// Room in the transmit arena: a few hundred RTP datagrams, one daemon batch's worth
+/// many times over; more is allocated only while that many wait to be sent.
+const ARENA_BYTES: usize = 64 * 1024;
+
 /// The bounded output queues, apart from the legs so both can be borrowed at once.
 struct Output {
     config: EngineConfig,
     transmits: VecDeque<MediaTransmit>,
+    /// Where outgoing RTP is written: each datagram is split off as `Bytes`, and the
+    /// space comes back once the daemon has sent and dropped them, so the relay and
+    /// playback allocate nothing per packet.
+    arena: BytesMut,
     events: VecDeque<MediaEvent>,
     stats: EngineStats,
 }
@@ -116,6 +125,7 @@ impl MediaEngine {
             out: Output {
                 config,
                 transmits: VecDeque::new(),
+                arena: BytesMut::with_capacity(ARENA_BYTES),
                 events: VecDeque::new(),
                 stats: EngineStats::default(),
             },

@@ -129,7 +129,7 @@ impl Harness {
 
 /// A packet from a test peer.
 pub(super) fn packet(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: &[u8]) -> Bytes {
-    build_rtp(pt, marker, seq, ts, ssrc, payload)
+    build_rtp(&mut BytesMut::new(), pt, marker, seq, ts, ssrc, payload)
 }
 
 pub(super) fn tone(freq: f64, amplitude: f64, samples: usize) -> Vec<i16> {

@@ -109,6 +109,48 @@ fn check_extension_elements(profile: u16, block: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The fixed header fields and the payload of a checked RTP datagram, borrowed from it:
+/// what the receive path reads of every packet, with no copy and no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RtpView<'a> {
+    /// Payload type (7 bits).
+    pub payload_type: u8,
+    /// The marker bit.
+    pub marker: bool,
+    /// Sequence number.
+    pub sequence_number: u16,
+    /// RTP timestamp.
+    pub timestamp: u32,
+    /// Synchronisation source.
+    pub ssrc: u32,
+    /// The payload, without CSRCs, extension block or padding.
+    pub payload: &'a [u8],
+}
+
+/// Checks an RTP datagram as [`parse_rtp`] does and reads its fixed header in place.
+pub(crate) fn view_rtp(datagram: &[u8]) -> Result<RtpView<'_>, Error> {
+    let layout = check_layout(datagram)?;
+    let fixed: &[u8; FIXED_HEADER_LEN] = datagram
+        .get(..FIXED_HEADER_LEN)
+        .and_then(|header| header.try_into().ok())
+        .ok_or(Error::TruncatedRtp {
+            len: datagram.len(),
+            needed: FIXED_HEADER_LEN,
+        })?;
+    let [_, marker_pt, s0, s1, t0, t1, t2, t3, c0, c1, c2, c3] = *fixed;
+    let payload = datagram
+        .get(layout.header_len..datagram.len().saturating_sub(layout.padding_len))
+        .unwrap_or_default();
+    Ok(RtpView {
+        payload_type: marker_pt & 0x7F,
+        marker: marker_pt & 0x80 != 0,
+        sequence_number: u16::from_be_bytes([s0, s1]),
+        timestamp: u32::from_be_bytes([t0, t1, t2, t3]),
+        ssrc: u32::from_be_bytes([c0, c1, c2, c3]),
+        payload,
+    })
+}
+
 /// Parses an RTP datagram. Truncated or malformed input is an error, never a panic.
 ///
 /// With `Bytes` input the payload is a zero-copy slice of the datagram.
@@ -267,8 +309,40 @@ mod tests {
                 }
             }
             let outcome = std::panic::catch_unwind(|| parse_rtp(Bytes::from(wire.clone())));
-            assert!(outcome.is_ok(), "panic on {wire:02x?}");
+            let Ok(parsed) = outcome else {
+                panic!("panic on {wire:02x?}");
+            };
+            // The in-place view accepts exactly what the parser accepts, and reads the same.
+            match (view_rtp(&wire), parsed) {
+                (Ok(view), Ok(packet)) => assert_eq!(view, view_of(&packet), "{wire:02x?}"),
+                (Err(a), Err(b)) => assert_eq!(a, b, "{wire:02x?}"),
+                (view, parsed) => panic!("{wire:02x?}: view {view:?}, parser {parsed:?}"),
+            }
         }
+    }
+
+    fn view_of(packet: &RtpPacket) -> RtpView<'_> {
+        RtpView {
+            payload_type: packet.header.payload_type,
+            marker: packet.header.marker,
+            sequence_number: packet.header.sequence_number,
+            timestamp: packet.header.timestamp,
+            ssrc: packet.header.ssrc,
+            payload: &packet.payload,
+        }
+    }
+
+    #[test]
+    fn view_reads_the_fixed_header_in_place() -> Result<(), Error> {
+        let mut wire = Vec::new();
+        serialize_rtp(&sample_packet(), &mut wire)?;
+        let packet = sample_packet();
+        assert_eq!(view_rtp(&wire)?, view_of(&packet));
+        assert!(matches!(
+            view_rtp(&wire[..11]),
+            Err(Error::TruncatedRtp { .. })
+        ));
+        Ok(())
     }
 
     #[test]
