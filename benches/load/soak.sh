@@ -4,8 +4,8 @@
 # call over the last third of the rounds.
 #
 # A release build of switchd on loopback takes ROUNDS rounds of calls from
-# three sipp uacs at once (benches/load/soak_uac.xml), each streaming a
-# u-law tone for HOLD_MS and hanging up:
+# four sipp uacs at once (benches/load/soak_uac.xml and a variant; five with
+# INFO=1), each holding its call for HOLD_MS and hanging up:
 # - calls to "echo" get the echo route (their tone relayed back);
 # - calls to "hold" are answered and hear the configured hold prompt
 #   (decoded WAV, encoded each 20 ms);
@@ -16,7 +16,11 @@
 #   hangs the partner up when the caller hangs up;
 # - calls to "collect" (benches/load/soak_collect_uac.xml) are parked;
 #   the controller answers and collects one digit behind a prompt, and the
-#   caller sends 1 as RFC 4733 events (sipp's dtmf_2833_1.pcap).
+#   caller sends 1 as RFC 4733 events (sipp's dtmf_2833_1.pcap);
+# - with INFO=1, calls to "info" (benches/load/soak_info_uac.xml) are
+#   collected the same way, but their caller offers no telephone-event and
+#   sends 1 as a SIP INFO (application/dtmf-relay). The controller checks
+#   each digit's method as well as its value.
 # After each round the script waits until switchd holds no leg, dialog or
 # transaction (ended legs are kept 1 s, transactions linger 64 x T1 with
 # T1 = 100 ms), then reads VmRSS from /proc. The control event ring is
@@ -24,18 +28,26 @@
 #
 # The first rounds bring the allocator, the tables, the event ring and the
 # blocking pool (recordings are finished there) to their working size, in
-# steps: here memory stops moving by round 6 (some 6000 calls) and then
-# stays flat over the next 7000. A leak is a steady climb
-# instead: the growth over the last third of the rounds, divided by the
-# calls in them. Exits 1 when that is over GROWTH_LIMIT bytes per call
-# (default 64: switchd keeps nothing per ended call, and allocator noise
-# over a few thousand calls stays well under it).
+# steps: here memory stops moving by round 4 (some 5000 calls) and then
+# stays flat. A leak is a steady climb instead: the growth over the last
+# third of the rounds, divided by the calls in them. Exits 1 when that is
+# over GROWTH_LIMIT bytes per call (default 64: switchd keeps nothing per
+# ended call, and allocator noise over a few thousand calls stays well
+# under it).
+#
+# INFO=1 does not pass yet: with the SIP INFO caller, memory is flat at
+# 22 MiB until some 10,000 calls, then steps up by about 4 MiB within the
+# next 6000 and is flat again at 26 MiB (0 KiB over rounds 11 to 24 of a
+# 24-round run). A fifth caller sending RFC 4733 instead stays flat at
+# 22 MiB, and so does nothing else change the step: capping tokio's
+# blocking pool at 2 threads, MALLOC_ARENA_MAX=1, or an INFO caller that
+# offers telephone-event (no in-band detector). Its cause is not found.
 #
 # Environment: ROUNDS (default 12), RATE (calls/s per uac, default 30),
 # ROUND_SECONDS (default 10), HOLD_MS (default 1000), BASE_PORT
-# (default 27060: it and the next five ports), METRICS_PORT (default
-# 27070); sipp's media on 27100, 27150, 27200, 27250 and 27280; switchd's
-# RTP in 27300..29998.
+# (default 27060: it and the next six ports), METRICS_PORT (default
+# 27070); sipp's media on 27100, 27150, 27200, 27250, 27280 and 27290;
+# switchd's RTP in 27300..29998.
 # SWITCHD_BIN runs another switchd binary instead of building one;
 # KEEP_WORK=1 keeps the work directory (logs, config) for a look after.
 # Loopback only; bounded in time (each round and each wait has a limit).
@@ -44,6 +56,7 @@ cd "$(dirname "$0")/../.."
 here=$PWD/benches/load
 
 ROUNDS=${ROUNDS:-12}
+INFO=${INFO:-0}
 RATE=${RATE:-30}
 ROUND_SECONDS=${ROUND_SECONDS:-10}
 HOLD_MS=${HOLD_MS:-1000}
@@ -78,7 +91,8 @@ trap cleanup EXIT
 # sipp streams tone.wav from its working directory.
 sox -n -r 8000 -c 1 -e u-law "$work/tone.wav" synth 1 sine 440 vol 0.5
 sox -n -r 8000 -c 1 -b 16 -e signed-integer "$work/hold.wav" synth 2 sine 600 vol 0.5
-cp "$here/soak_uac.xml" "$here/soak_uas.xml" "$here/soak_collect_uac.xml" "$work/"
+cp "$here/soak_uac.xml" "$here/soak_uas.xml" "$here/soak_collect_uac.xml" \
+    "$here/soak_info_uac.xml" "$work/"
 mkdir "$work/recordings"
 
 cat >"$work/switchd.toml" <<TOML
@@ -109,6 +123,9 @@ user = "bridge"
 action = "park"
 [[route]]
 user = "collect"
+action = "park"
+[[route]]
+user = "info"
 action = "park"
 [[route]]
 user = "*"
@@ -150,7 +167,7 @@ uac() {
 }
 
 echo "soak: switchd on 127.0.0.1:$SWITCH_PORT, $ROUNDS rounds of $ROUND_SECONDS s," \
-    "4 x $RATE calls/s, $HOLD_MS ms each" >&2
+    "$((4 + (INFO == 1))) x $RATE calls/s, $HOLD_MS ms each" >&2
 RUST_LOG=warn "${pin_daemon[@]}" "$SWITCHD_BIN" --config "$work/switchd.toml" \
     >"$work/switchd.log" 2>&1 &
 daemon_pid=$!
@@ -172,6 +189,7 @@ for _ in $(seq 50); do [ -e "$work/bridge.json" ] && break; sleep 0.1; done
 # A total of the controller's, as it stands.
 bridge_total() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$work/bridge.json" "$1"; }
 bridge_failures() { python3 -c 'import json, sys; print(sum(json.load(open(sys.argv[1]))["failed"].values()))' "$work/bridge.json"; }
+bridge_methods() { python3 -c 'import json, sys; print(", ".join(f"{n} {m}" for m, n in sorted(json.load(open(sys.argv[1]))["digits_by_method"].items())) or "none")' "$work/bridge.json"; }
 
 echo "soak: at start: $(rss_kib "$daemon_pid") KiB resident"
 
@@ -187,21 +205,29 @@ for round in $(seq "$ROUNDS"); do
     bridge_pid=$!
     uac collect $((BASE_PORT + 5)) 27280 soak_collect_uac.xml >"$work/collect.result" &
     collect_pid=$!
-    wait "$echo_pid" "$hold_pid" "$bridge_pid" "$collect_pid" || true
+    info_pids=()
+    if [ "$INFO" = 1 ]; then
+        uac info $((BASE_PORT + 6)) 27290 soak_info_uac.xml >"$work/info.result" &
+        info_pids=($!)
+    else
+        echo "0 0" >"$work/info.result"
+    fi
+    wait "$echo_pid" "$hold_pid" "$bridge_pid" "$collect_pid" "${info_pids[@]}" || true
     read -r echo_ok echo_bad <"$work/echo.result"
     read -r hold_ok hold_bad <"$work/hold.result"
     read -r bridge_ok bridge_bad <"$work/bridge.result"
     read -r collect_ok collect_bad <"$work/collect.result"
+    read -r info_ok info_bad <"$work/info.result"
     wait_idle || { tail -20 "$work/switchd.log" "$work/bridge.log" >&2; exit 1; }
     sleep 1.5 # the controller's status file is rewritten each second
     kill -0 "$daemon_pid" 2>/dev/null || { echo "soak: switchd died" >&2; exit 1; }
     rss[round]=$(rss_kib "$daemon_pid")
-    calls=$((echo_ok + hold_ok + bridge_ok + collect_ok))
-    failed=$((echo_bad + hold_bad + bridge_bad + collect_bad))
+    calls=$((echo_ok + hold_ok + bridge_ok + collect_ok + info_ok))
+    failed=$((echo_bad + hold_bad + bridge_bad + collect_bad + info_bad))
     total_failed=$((total_failed + failed))
     [ "$round" -gt "$from" ] && calls_measured=$((calls_measured + calls))
     echo "soak: round $round: $echo_ok echo + $hold_ok hold + $bridge_ok bridged" \
-        "+ $collect_ok collect calls," \
+        "+ $collect_ok collect + $info_ok info calls," \
         "$failed failed; idle at ${rss[round]} KiB resident, $(threads "$daemon_pid") threads"
 done
 
@@ -211,9 +237,11 @@ echo "soak: controller: $(bridge_total bridged) pairs bridged of $(bridge_total 
     "$(bridge_total recorded) recordings finished ($(bridge_total record_errors) with an error)," \
     "$(bridge_total collected) digits collected of $(bridge_total collects)" \
     "($(bridge_total wrong_digits) wrong), $(bridge_failures) commands refused"
+echo "soak: digits by method: $(bridge_methods)," \
+    "$(bridge_total wrong_methods) by the wrong method"
 if [ "$total_failed" -gt 0 ] || [ "$(bridge_total bridged)" -ne "$(bridge_total pairs)" ] ||
     [ "$(bridge_total collected)" -ne "$(bridge_total collects)" ] ||
-    [ "$(bridge_total wrong_digits)" -ne 0 ]; then
+    [ "$(bridge_total wrong_digits)" -ne 0 ] || [ "$(bridge_total wrong_methods)" -ne 0 ]; then
     echo "soak: calls failed: memory is only meaningful for a clean run" >&2
     exit 1
 fi

@@ -2,9 +2,10 @@
 """soak.sh's controller: bridges and records, or collects a digit from,
 every parked call.
 
-Standard library only. A parked call to "collect" is answered and given a
-one-digit collect with --prompt as its prompt; the digit (sent by sipp as
-RFC 4733 events) is checked to be 1. Any other parked call is answered, a
+Standard library only. A parked call to "collect" or "info" is answered and
+given a one-digit collect with --prompt as its prompt; the digit (sent by
+sipp as RFC 4733 events to "collect", as a SIP INFO to "info") is checked to
+be 1 and to have come by that method. Any other parked call is answered, a
 partner is originated to the echoing sipp uas (which answers with Opus, so
 the bridge transcodes), the two are bridged once both are answered and the
 pair is recorded (mixed and split in turn). When either leg of a pair hangs
@@ -24,6 +25,14 @@ import time
 
 from media_load import Control
 
+# The DTMF method each collecting service's caller uses.
+COLLECT_METHODS = {"collect@": "rfc4733", "info@": "info"}
+
+
+def collect_method(to):
+    """The DTMF method expected from a call to `to`, or None for a bridged call."""
+    return next((method for user, method in COLLECT_METHODS.items() if user in to), None)
+
 
 class Soak:
     """The pairs in progress and the totals so far."""
@@ -37,9 +46,11 @@ class Soak:
         self.answered = set()
         self.pending = {}   # request id -> (command, leg)
         self.next_pair = 0
+        self.method = {}    # collecting leg -> the DTMF method its caller uses
         self.totals = {"pairs": 0, "bridged": 0, "recorded": 0,
                        "record_errors": 0, "collects": 0, "collected": 0,
-                       "wrong_digits": 0, "failed": {}}
+                       "wrong_digits": 0, "wrong_methods": 0,
+                       "digits_by_method": {}, "failed": {}}
 
     def send(self, cmd, about, **args):
         """Sends `cmd`; its reply is handled as being `about` that leg."""
@@ -47,8 +58,9 @@ class Soak:
 
     def on_event(self, ev):
         name = ev["event"]
-        if name == "leg.incoming" and "collect@" in ev["leg"]["to"]:
+        if name == "leg.incoming" and collect_method(ev["leg"]["to"]):
             leg = ev["leg"]["id"]
+            self.method[leg] = collect_method(ev["leg"]["to"])
             self.totals["collects"] += 1
             self.send("answer", leg, leg=leg)
             self.send("collect", leg, leg=leg, max_digits=1, timeout=3, retries=0,
@@ -57,6 +69,11 @@ class Soak:
             self.totals["collected"] += 1
             if ev["digits"] != "1":
                 self.totals["wrong_digits"] += 1
+        elif name == "dtmf" and ev["leg"] in self.method:
+            by_method = self.totals["digits_by_method"]
+            by_method[ev["method"]] = by_method.get(ev["method"], 0) + 1
+            if ev["method"] != self.method[ev["leg"]]:
+                self.totals["wrong_methods"] += 1
         elif name == "leg.incoming":
             a = ev["leg"]["id"]
             b = f"soak-b{self.next_pair}"
@@ -76,6 +93,7 @@ class Soak:
         elif name == "leg.hungup":
             leg = ev["leg"]
             self.answered.discard(leg)
+            self.method.pop(leg, None)
             other = self.partner.pop(leg, None)
             if other is not None:
                 self.partner.pop(other, None)
