@@ -13,7 +13,7 @@ use std::time::Instant;
 use bytes::{BufMut, BytesMut};
 
 use crate::Error;
-use crate::rtp::packet::{FIXED_HEADER_LEN, check_layout};
+use crate::rtp::packet::{FIXED_HEADER_LEN, view_rtp};
 use crate::rtp::{RtpSender, is_rtcp};
 
 /// A payload type received on leg A and the one to send on leg B.
@@ -94,32 +94,23 @@ impl Relay {
                 packet_type: input.get(1).copied().unwrap_or_default(),
             });
         }
-        let layout = check_layout(input)?;
-        let fixed: &[u8; FIXED_HEADER_LEN] = input
-            .get(..FIXED_HEADER_LEN)
-            .and_then(|h| h.try_into().ok())
-            .ok_or(Error::TruncatedRtp {
-                len: input.len(),
-                needed: FIXED_HEADER_LEN,
-            })?;
-        let [_, marker_pt, s0, s1, t0, t1, t2, t3, c0, c1, c2, c3] = *fixed;
-        let payload_type = marker_pt & 0x7F;
+        let packet = view_rtp(input)?;
         let mapped = self
             .payload_types
             .iter()
             .flatten()
-            .find(|map| map.from == payload_type)
-            .ok_or(Error::UnexpectedPayloadType { payload_type })?
+            .find(|map| map.from == packet.payload_type)
+            .ok_or(Error::UnexpectedPayloadType {
+                payload_type: packet.payload_type,
+            })?
             .to;
-        let payload = input
-            .get(layout.header_len..input.len().saturating_sub(layout.padding_len))
-            .unwrap_or_default();
+        let payload = packet.payload;
         let header = self.sender.forward(
             now,
-            u32::from_be_bytes([c0, c1, c2, c3]),
-            u16::from_be_bytes([s0, s1]),
-            u32::from_be_bytes([t0, t1, t2, t3]),
-            marker_pt & 0x80 != 0,
+            packet.ssrc,
+            packet.sequence_number,
+            packet.timestamp,
+            packet.marker,
             payload.len(),
         );
         out.reserve(FIXED_HEADER_LEN + payload.len());

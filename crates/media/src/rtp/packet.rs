@@ -128,6 +128,7 @@ pub(crate) struct RtpView<'a> {
 }
 
 /// Checks an RTP datagram as [`parse_rtp`] does and reads its fixed header in place.
+#[inline]
 pub(crate) fn view_rtp(datagram: &[u8]) -> Result<RtpView<'_>, Error> {
     let layout = check_layout(datagram)?;
     let fixed: &[u8; FIXED_HEADER_LEN] = datagram
