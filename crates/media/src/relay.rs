@@ -56,6 +56,11 @@ impl Relay {
         }
     }
 
+    /// Leg B's outgoing stream.
+    pub fn sender(&self) -> &RtpSender {
+        &self.sender
+    }
+
     /// Leg B's outgoing stream, to originate packets on it between relayed ones.
     pub fn sender_mut(&mut self) -> &mut RtpSender {
         &mut self.sender

@@ -68,6 +68,14 @@ impl SourceFilter {
         }
     }
 
+    /// The source, once locked (the learning window is over).
+    pub fn locked_source(&self) -> Option<SocketAddr> {
+        match self.state {
+            State::Locked { source } => Some(source),
+            _ => None,
+        }
+    }
+
     /// Datagrams dropped for coming from the wrong source.
     pub fn dropped(&self) -> u64 {
         self.dropped

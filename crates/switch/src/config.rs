@@ -81,13 +81,17 @@ pub struct SwitchConfig {
     /// (no bridge, echo, `play` or `collect`); `None` (or an empty prompt):
     /// silence. Loaded by the daemon at start (8 kHz mono).
     pub hold_prompt: Option<Prompt>,
+    /// Hand settled same-codec bridge directions to the daemon's kernel relay
+    /// ([`crate::Switch::poll_offload`]); the daemon sets it when it loaded one.
+    pub offload_media: bool,
 }
 
 impl Default for SwitchConfig {
     /// Defaults an operator would pick: 1,000 legs, 30 s park, 60 s ring,
     /// ended legs visible for a minute, RTP on 16384..=32767, media timeout
     /// 30 s reported without hanging up, in-band DTMF detection `Auto`,
-    /// no hold prompt (idle legs hear silence).
+    /// no hold prompt (idle legs hear silence), every packet relayed by the
+    /// switch itself (no kernel relay).
     fn default() -> Self {
         Self {
             endpoint: EndpointConfig::default(),
@@ -102,6 +106,7 @@ impl Default for SwitchConfig {
             media_timeout_hangup: false,
             inband_dtmf: InbandDtmf::Auto,
             hold_prompt: None,
+            offload_media: false,
         }
     }
 }

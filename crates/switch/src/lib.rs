@@ -75,7 +75,10 @@ mod trunks;
 
 pub use config::{InbandDtmf, ResolveRequest, Route, RouteAction, SwitchConfig};
 pub use error::SwitchError;
-pub use media::{FinishedRecording, RtpTransmit, SocketAction};
+pub use media::{
+    FinishedRecording, MediaLegId, OffloadAction, OffloadCounters, OffloadRule, RtpTransmit,
+    SocketAction,
+};
 pub use stats::SwitchStats;
 pub use switch::Switch;
 

@@ -136,6 +136,15 @@ pub struct SwitchStats {
     pub media_legs_refused: u64,
     /// Counter: datagrams or events dropped because the output queues were full.
     pub media_overflow: u64,
+    /// Gauge: bridge directions forwarded by the daemon's kernel relay.
+    pub media_kernel_directions: u64,
+    /// Counter: bridge directions handed to the kernel relay.
+    pub media_kernel_installs: u64,
+    /// Counter: bridge directions the kernel relay could not take.
+    pub media_kernel_refused: u64,
+    /// Counter: packets dropped while a direction came back from the kernel
+    /// relay (a new SSRC before the kernel's counters).
+    pub media_kernel_handover_drops: u64,
     /// Counter: DTMF digits received (each press once).
     pub dtmf_in: u64,
     /// Counter: DTMF digits sent.
@@ -179,6 +188,13 @@ impl SwitchStats {
             ("media_unknown_port", self.media_unknown_port),
             ("media_legs_refused", self.media_legs_refused),
             ("media_overflow", self.media_overflow),
+            ("media_kernel_directions", self.media_kernel_directions),
+            ("media_kernel_installs", self.media_kernel_installs),
+            ("media_kernel_refused", self.media_kernel_refused),
+            (
+                "media_kernel_handover_drops",
+                self.media_kernel_handover_drops,
+            ),
             ("dtmf_in", self.dtmf_in),
             ("dtmf_out", self.dtmf_out),
         ];
@@ -261,6 +277,10 @@ impl Switch {
             media_unknown_port: totals.unknown_port + engine.unknown_leg,
             media_legs_refused: totals.refused,
             media_overflow: engine.transmit_overflow + engine.event_overflow + engine.dtmf_overflow,
+            media_kernel_directions: count(engine.offloads_active),
+            media_kernel_installs: engine.offloads_installed,
+            media_kernel_refused: engine.offloads_refused,
+            media_kernel_handover_drops: engine.offload_handover_drops,
             dtmf_in: totals.dtmf_in,
             dtmf_out: totals.dtmf_out,
             endpoint: self.endpoint.stats().clone(),

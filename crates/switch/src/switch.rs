@@ -90,6 +90,7 @@ impl Switch {
             config.max_legs,
             config.inband_dtmf,
             config.hold_prompt,
+            config.offload_media,
         );
         let mut switch = Self {
             settings: Settings {

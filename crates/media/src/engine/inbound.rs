@@ -176,7 +176,11 @@ impl MediaEngine {
         let route = leg.route;
         self.reschedule(id);
         match route {
-            Route::Relay(peer) => self.relay(now, peer, datagram),
+            Route::Relay(peer) => {
+                if self.offload_allows(id, packet.ssrc) && self.relay(now, peer, datagram) {
+                    self.offer_offload(now, id, peer);
+                }
+            }
             Route::Transcode(peer) if is_event => {
                 if let Some(peer) = self.legs.get_mut(&peer) {
                     send_event(
@@ -193,21 +197,22 @@ impl MediaEngine {
         }
     }
 
-    /// Relays a datagram received from its bridge peer onto `to`'s stream.
-    fn relay(&mut self, now: Instant, to: LegId, datagram: &[u8]) {
+    /// Relays a datagram received from its bridge peer onto `to`'s stream; true if it
+    /// was sent.
+    fn relay(&mut self, now: Instant, to: LegId, datagram: &[u8]) -> bool {
         let Some(leg) = self.legs.get_mut(&to) else {
-            return;
+            return false;
         };
         let destination = leg.rtp_destination();
         if leg.outbound_busy() {
-            return;
+            return false;
         }
         let (Outbound::Relay(relay), Some(destination)) = (&mut leg.outbound, destination) else {
-            return;
+            return false;
         };
         let arena = &mut self.out.arena;
         if relay.relay(now, datagram, arena).is_err() {
-            return;
+            return false;
         }
         let payload = arena.split().freeze();
         leg.stats.packets_out += 1;
@@ -219,6 +224,7 @@ impl MediaEngine {
             rtcp: false,
             payload,
         });
+        true
     }
 
     /// A datagram received on the leg's RTCP port (or demultiplexed from its RTP port).

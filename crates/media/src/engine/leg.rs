@@ -109,6 +109,12 @@ pub(super) struct Leg {
     pub stats: LegMediaStats,
     /// The deadline this leg is filed under in the engine's timer set.
     pub scheduled: Option<Instant>,
+    /// When the counters of the direction arriving here and forwarded by the daemon's
+    /// kernel relay are next read.
+    pub offload_read_at: Option<Instant>,
+    /// The daemon could not forward this leg's direction: relay it here until the
+    /// bridge changes.
+    pub offload_refused: bool,
 }
 
 pub(super) const FRAME: Duration = Duration::from_millis(20);
@@ -144,6 +150,8 @@ impl Leg {
             timeout_reported: false,
             stats: LegMediaStats::default(),
             scheduled: None,
+            offload_read_at: None,
+            offload_refused: false,
         }
     }
 
@@ -226,6 +234,7 @@ impl Leg {
         consider(self.tick_at);
         consider(self.filter.poll_timeout());
         consider(self.dtmf_out.front().map(|event| event.at));
+        consider(self.offload_read_at);
         if self.media.direction.receives() && !self.timeout_reported {
             consider(Some(self.last_received + media_timeout));
         }

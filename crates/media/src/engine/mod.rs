@@ -34,6 +34,7 @@
 
 mod inbound;
 mod leg;
+mod offload;
 mod tick;
 pub mod types;
 
@@ -42,6 +43,7 @@ use foldhash::{HashMap, HashMapExt};
 use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
+pub use offload::{OffloadAction, OffloadCounters, OffloadRule};
 pub use types::{
     EngineConfig, EngineStats, FrameSink, FrameSource, LegId, LegMedia, LegMediaStats,
     MediaDirection, MediaEvent, MediaTransmit, TelephoneEventPacket,
@@ -52,6 +54,7 @@ use crate::codec::AnyCodec;
 use crate::relay::PayloadTypeMap;
 use crate::rtp::SenderConfig;
 use leg::{Leg, QueuedEvent, Route};
+use offload::Offload;
 
 /// Room in the transmit arena: a few hundred RTP datagrams, one daemon batch's worth
 /// many times over; more is allocated only while that many wait to be sent.
@@ -102,6 +105,11 @@ pub struct MediaEngine {
     legs: HashMap<LegId, Leg>,
     timers: BTreeSet<(Instant, LegId)>,
     out: Output,
+    /// Directions forwarded by the daemon's kernel relay, by the leg they arrive on.
+    offloads: HashMap<LegId, Offload>,
+    /// What the daemon's kernel relay is to do: at most an install or removal and a
+    /// read per leg at a time, so bounded by the leg limit.
+    offload_actions: VecDeque<OffloadAction>,
 }
 
 impl std::fmt::Debug for MediaEngine {
@@ -129,6 +137,8 @@ impl MediaEngine {
                 events: VecDeque::new(),
                 stats: EngineStats::default(),
             },
+            offloads: HashMap::new(),
+            offload_actions: VecDeque::new(),
         }
     }
 
@@ -281,9 +291,11 @@ impl MediaEngine {
         let Some(peer) = self.legs.get(&id).and_then(|leg| leg.route.peer()) else {
             return;
         };
+        self.revoke_offload(id);
         for leg_id in [id, peer] {
             if let Some(leg) = self.legs.get_mut(&leg_id) {
                 leg.route = Route::None;
+                leg.offload_refused = false;
                 leg.outbound.detach();
                 leg.pending_out = None;
                 leg.event_map = None;
@@ -320,6 +332,7 @@ impl MediaEngine {
         id: LegId,
         source: Box<dyn FrameSource>,
     ) -> Result<(), Error> {
+        self.revoke_offload(id);
         let leg = self
             .legs
             .get_mut(&id)
@@ -347,6 +360,7 @@ impl MediaEngine {
         id: LegId,
         sink: Box<dyn FrameSink>,
     ) -> Result<(), Error> {
+        self.revoke_offload(id);
         let leg = self
             .legs
             .get_mut(&id)
@@ -383,13 +397,16 @@ impl MediaEngine {
         packets: &[TelephoneEventPacket],
     ) -> Result<(), Error> {
         let limit = self.out.config.max_dtmf_packets;
+        let leg = self.legs.get(&id).ok_or(Error::UnknownLeg { leg: id.0 })?;
+        if leg.media.telephone_event.is_none() {
+            return Err(Error::NoTelephoneEvent { leg: id.0 });
+        }
+        // The digits go out on the leg's stream: it must be ours again first.
+        self.revoke_offload(id);
         let leg = self
             .legs
             .get_mut(&id)
             .ok_or(Error::UnknownLeg { leg: id.0 })?;
-        if leg.media.telephone_event.is_none() {
-            return Err(Error::NoTelephoneEvent { leg: id.0 });
-        }
         let clock = u64::from(leg.media.codec.rtp_clock_rate().max(1));
         let first = packets.first().map_or(0, |packet| packet.offset_ticks);
         for (index, packet) in packets.iter().enumerate() {
@@ -438,6 +455,7 @@ impl MediaEngine {
     pub fn stats(&self) -> EngineStats {
         EngineStats {
             legs: self.legs.len(),
+            offloads_active: self.offloads.len(),
             ..self.out.stats
         }
     }
@@ -496,6 +514,8 @@ fn event_map(from: &LegMedia, to: &LegMedia) -> Option<PayloadTypeMap> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_offload;
 #[cfg(test)]
 mod tests_play;
 #[cfg(test)]

@@ -11,6 +11,8 @@ use super::*;
 use crate::codec::{AnyCodec, Codec, CodecKind, FRAME_SAMPLES_8K};
 use crate::rtp::{RtpPacket, parse_rtp};
 
+pub(super) use super::tests_offload::FakeKernel;
+
 pub(super) const A: LegId = LegId(1);
 pub(super) const B: LegId = LegId(2);
 pub(super) const FRAME_MS: Duration = Duration::from_millis(20);
@@ -48,17 +50,24 @@ pub(super) struct Harness {
     pub now: Instant,
     pub sent: Vec<(Instant, MediaTransmit)>,
     pub events: Vec<(Instant, MediaEvent)>,
+    /// The daemon's kernel relay, simulated, when the engine may offload.
+    pub kernel: Option<FakeKernel>,
 }
 
 impl Harness {
     pub fn new() -> Self {
+        Self::with_config(EngineConfig::default())
+    }
+
+    pub fn with_config(config: EngineConfig) -> Self {
         let t0 = Instant::now();
         Self {
-            engine: MediaEngine::new(EngineConfig::default(), t0, 7),
+            engine: MediaEngine::new(config, t0, 7),
             t0,
             now: t0,
             sent: Vec::new(),
             events: Vec::new(),
+            kernel: config.offload.then(FakeKernel::default),
         }
     }
 
@@ -86,7 +95,12 @@ impl Harness {
         assert_eq!(result, Ok(()));
     }
 
-    fn drain(&mut self) {
+    /// Takes everything the engine has to give, answering its kernel relay actions first
+    /// (as the daemon does).
+    pub fn drain(&mut self) {
+        if let Some(kernel) = self.kernel.as_mut() {
+            kernel.pump(&mut self.engine, self.now);
+        }
         while let Some(transmit) = self.engine.poll_transmit() {
             self.sent.push((self.now, transmit));
         }
@@ -109,6 +123,15 @@ impl Harness {
     }
 
     pub fn receive(&mut self, id: LegId, from: SocketAddr, datagram: &[u8]) {
+        let now = self.now;
+        if let Some(forwarded) = self
+            .kernel
+            .as_mut()
+            .and_then(|kernel| kernel.forward(now, id, from, datagram))
+        {
+            self.sent.push((now, forwarded));
+            return;
+        }
         self.engine.handle_rtp(self.now, id, from, datagram);
         self.drain();
     }

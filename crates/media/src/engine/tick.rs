@@ -51,6 +51,7 @@ impl MediaEngine {
     }
 
     fn run_timers(&mut self, now: Instant, id: LegId) {
+        self.offload_timer(now, id);
         let media_timeout = self.out.config.media_timeout;
         let Some(leg) = self.legs.get_mut(&id) else {
             return;

@@ -169,6 +169,15 @@ pub struct EngineStats {
     pub event_overflow: u64,
     /// Telephone-event packets refused because the leg's send queue was full.
     pub dtmf_overflow: u64,
+    /// Relay directions handed to the daemon's kernel relay ([`crate::engine::OffloadAction::Install`]).
+    pub offloads_installed: u64,
+    /// Relay directions the daemon could not install (map full, IPv6, error).
+    pub offloads_refused: u64,
+    /// Relay directions forwarded outside the engine now (or being taken back).
+    pub offloads_active: usize,
+    /// Packets dropped while a direction was being taken back from the kernel relay
+    /// (a new SSRC arrived before the kernel's counters did).
+    pub offload_handover_drops: u64,
 }
 
 /// Limits and timers of the engine.
@@ -192,6 +201,10 @@ pub struct EngineConfig {
     pub cname: &'static str,
     /// The NTP time (64-bit) at the `now` the engine was created with, for SR timestamps.
     pub ntp_at_start: u64,
+    /// Whether same-codec relay directions may be handed to the daemon to forward
+    /// outside the engine ([`crate::engine::OffloadAction`]): the daemon sets it when its kernel relay
+    /// is loaded.
+    pub offload: bool,
 }
 
 impl Default for EngineConfig {
@@ -206,6 +219,7 @@ impl Default for EngineConfig {
             rtcp_interval: Duration::from_secs(5),
             cname: "switchd",
             ntp_at_start: 0,
+            offload: false,
         }
     }
 }

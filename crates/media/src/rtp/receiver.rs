@@ -207,6 +207,42 @@ impl RtpReceiver {
         self.jitter_q4 >> 4
     }
 
+    /// True when `ssrc` is the source being received and it passed probation.
+    pub fn is_valid_source(&self, ssrc: u32) -> bool {
+        self.ssrc == Some(ssrc) && self.probation == 0
+    }
+
+    /// Accounts packets of `ssrc` that were received and forwarded elsewhere (the
+    /// daemon's kernel relay) since the last call: `packets` more received, the newest
+    /// numbered `highest_sequence`, and the interarrival jitter measured there (scaled
+    /// by 16) if it is to replace ours. Nothing changes if `ssrc` is no longer the
+    /// source. The transit time of the next packet seen here starts afresh.
+    pub fn absorb_forwarded(
+        &mut self,
+        ssrc: u32,
+        packets: u32,
+        highest_sequence: u16,
+        jitter_q4: Option<u32>,
+    ) {
+        if self.ssrc != Some(ssrc) || self.probation > 0 || packets == 0 {
+            return;
+        }
+        self.received = self.received.wrapping_add(packets);
+        // Newer by RFC 1982 order; no more than half the number space passes between
+        // two reads (a read comes every second, 50 packets apart).
+        let delta = highest_sequence.wrapping_sub(self.max_seq);
+        if delta != 0 && delta < 0x8000 {
+            if highest_sequence < self.max_seq {
+                self.cycles = self.cycles.wrapping_add(SEQ_MOD);
+            }
+            self.max_seq = highest_sequence;
+        }
+        if let Some(jitter_q4) = jitter_q4 {
+            self.jitter_q4 = jitter_q4;
+        }
+        self.transit = None;
+    }
+
     /// Records the arrival of a sender report (its NTP timestamp) for LSR/DLSR.
     pub fn on_sender_report(&mut self, now: Instant, ntp_time: u64) {
         self.last_sr = Some(((ntp_time >> 16) as u32, now));
@@ -258,6 +294,33 @@ mod tests {
     use super::*;
 
     const FRAME: Duration = Duration::from_millis(20);
+
+    #[test]
+    fn packets_forwarded_elsewhere_count_as_received() {
+        let mut rx = RtpReceiver::new(8000);
+        let t0 = Instant::now();
+        assert!(!rx.is_valid_source(7));
+        rx.on_packet(t0, 7, 65500, 0);
+        rx.on_packet(t0 + FRAME, 7, 65501, 160);
+        assert!(rx.is_valid_source(7));
+        // 60 packets forwarded elsewhere, three of them lost, across the wrap.
+        rx.absorb_forwarded(7, 57, 65501u16.wrapping_add(60), Some(16 * 12));
+        assert_eq!(rx.extended_highest_sequence(), 65536 + 25);
+        assert_eq!(rx.expected(), 61);
+        assert_eq!(rx.received(), 58);
+        assert_eq!(rx.cumulative_lost(), 3);
+        assert_eq!(rx.jitter(), 12);
+        // Another source's counters are not ours.
+        rx.absorb_forwarded(8, 100, 40, None);
+        assert_eq!(rx.received(), 58);
+        // Packets seen here again carry on from the forwarded ones.
+        let next = 65501u16.wrapping_add(61);
+        assert_eq!(
+            rx.on_packet(t0 + FRAME * 62, 7, next, 160 * 62),
+            SequenceOutcome::Valid
+        );
+        assert_eq!(rx.cumulative_lost(), 3);
+    }
 
     #[test]
     fn new_source_needs_probation_then_counts_wrap() {

@@ -225,6 +225,43 @@ impl RtpSender {
         self.header(out_sequence, out_timestamp, marker)
     }
 
+    /// How [`Self::forward`] maps packets of `ssrc` right now, as (sequence offset,
+    /// timestamp offset), when that mapping is settled: the stream forwards `ssrc` and no
+    /// marker is pending. Whoever forwards `ssrc`'s packets with these offsets (the
+    /// daemon's kernel relay) produces exactly what [`Self::forward`] would.
+    pub fn forward_mapping(&self, ssrc: u32) -> Option<(u16, u32)> {
+        let upstream = self.upstream.filter(|upstream| upstream.ssrc == ssrc)?;
+        (!self.marker_pending && self.last.is_some())
+            .then_some((upstream.sequence_offset, upstream.timestamp_offset))
+    }
+
+    /// Accounts packets forwarded on this stream by someone else with
+    /// [`Self::forward_mapping`]'s offsets: `packets` and `octets` more sent, the newest
+    /// carrying `sequence` and `timestamp` and sent at `at`. The stream then carries on
+    /// after them, whatever feeds it next.
+    pub fn absorb_forwarded(
+        &mut self,
+        at: Instant,
+        sequence: u16,
+        timestamp: u32,
+        packets: u32,
+        octets: u32,
+    ) {
+        self.packets_sent = self.packets_sent.wrapping_add(packets);
+        self.octets_sent = self.octets_sent.wrapping_add(octets);
+        let newer = self
+            .last
+            .is_none_or(|last| seq_after(sequence, last.sequence));
+        if packets > 0 && newer {
+            self.last = Some(LastSent {
+                sequence,
+                timestamp,
+                next_timestamp: timestamp.wrapping_add(self.config.frame_ticks),
+                at,
+            });
+        }
+    }
+
     fn header(&self, sequence_number: u16, timestamp: u32, marker: bool) -> OutgoingHeader {
         OutgoingHeader {
             ssrc: self.config.ssrc,
@@ -322,6 +359,35 @@ mod tests {
         assert_eq!(d.sequence_number, c.sequence_number.wrapping_add(1));
         assert_eq!(d.timestamp, c.timestamp.wrapping_add(160));
         assert_eq!(d.ssrc, 0xABCD);
+    }
+
+    #[test]
+    fn packets_forwarded_elsewhere_keep_the_stream_continuous() {
+        let mut tx = sender();
+        let t0 = Instant::now();
+        // Nothing forwarded yet: no mapping to hand out.
+        assert_eq!(tx.forward_mapping(0x5555), None);
+        let first = tx.forward(t0, 0x5555, 100, 16_000, false, 160);
+        let (seq_offset, ts_offset) = tx.forward_mapping(0x5555).expect("settled");
+        assert_eq!(tx.forward_mapping(0x6666), None);
+        assert_eq!(100u16.wrapping_add(seq_offset), first.sequence_number);
+        // 50 more packets forwarded outside, the newest input being 150.
+        let at = t0 + FRAME * 50;
+        tx.absorb_forwarded(
+            at,
+            150u16.wrapping_add(seq_offset),
+            24_000u32.wrapping_add(ts_offset),
+            50,
+            8000,
+        );
+        assert_eq!((tx.packets_sent(), tx.octets_sent()), (51, 8160));
+        // A greeting after them follows the newest one.
+        let next = tx.originate(at + FRAME, 160, 160);
+        assert_eq!(next.sequence_number, first.sequence_number.wrapping_add(51));
+        assert_eq!(next.timestamp, first.timestamp.wrapping_add(8160));
+        // A pending marker unsettles the mapping.
+        tx.start_talkspurt();
+        assert_eq!(tx.forward_mapping(0x5555), None);
     }
 
     #[test]

@@ -59,6 +59,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use switchd_control::{EventKind, HangupCause};
 use switchd_media::engine::{EngineConfig, LegId, LegMedia, MediaEngine, MediaEvent};
+pub use switchd_media::engine::{LegId as MediaLegId, OffloadAction, OffloadCounters, OffloadRule};
 use switchd_player::collector::Collector;
 use switchd_player::dtmf::{Digit, DtmfPipeline, PipelineConfig};
 use switchd_player::frames::{DetectedTones, RecorderHandle};
@@ -201,10 +202,12 @@ impl MediaState {
         max_legs: usize,
         inband_policy: InbandDtmf,
         hold_prompt: Option<Prompt>,
+        offload: bool,
     ) -> Self {
         let config = EngineConfig {
             media_timeout,
             max_legs,
+            offload,
             ..EngineConfig::default()
         };
         Self {
@@ -280,6 +283,35 @@ impl Switch {
     /// The next socket to bind or release.
     pub fn poll_socket_action(&mut self) -> Option<SocketAction> {
         self.media.socket_actions.pop_front()
+    }
+
+    /// The next thing the daemon's kernel relay is to do: install a settled
+    /// bridge direction, read its counters, or remove it. Reads and removals
+    /// are answered with [`Switch::handle_offload_counters`] before any other
+    /// input, so the legs' streams stay continuous.
+    pub fn poll_offload(&mut self) -> Option<OffloadAction> {
+        self.media.engine.poll_offload()
+    }
+
+    /// The counters of the direction arriving on `leg` (`removed`: its final
+    /// ones), as asked by [`OffloadAction::Read`] or [`OffloadAction::Remove`].
+    pub fn handle_offload_counters(
+        &mut self,
+        now: Instant,
+        leg: MediaLegId,
+        counters: OffloadCounters,
+        removed: bool,
+    ) {
+        self.media
+            .engine
+            .handle_offload_counters(now, leg, counters, removed);
+        self.pump_media(now);
+    }
+
+    /// The daemon could not install [`OffloadAction::Install`]'s rule for
+    /// the direction arriving on `leg`: the switch relays it itself.
+    pub fn handle_offload_refused(&mut self, leg: MediaLegId) {
+        self.media.engine.handle_offload_refused(leg);
     }
 
     /// The next RTP/RTCP datagram to send.

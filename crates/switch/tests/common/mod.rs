@@ -59,6 +59,7 @@ pub fn config() -> SwitchConfig {
         media_timeout_hangup: false,
         inband_dtmf: InbandDtmf::Auto,
         hold_prompt: None,
+        offload_media: false,
     }
 }
 

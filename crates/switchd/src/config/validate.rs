@@ -302,6 +302,8 @@ impl Config {
                 InbandDtmfConfig::Never => InbandDtmf::Never,
             },
             hold_prompt: None,
+            // Set by the daemon once its kernel relay is loaded.
+            offload_media: false,
         }
     }
 }
