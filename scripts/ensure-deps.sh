@@ -2,7 +2,9 @@
 # Makes sure the system packages the build and the tests need are present:
 # sipp (Debian: sip-tester), sox, espeak-ng (the default text-to-speech
 # engine of `play {text}`), unshare (util-linux), ip (iproute2), a C
-# toolchain, pkg-config and libopus-dev (for the Opus binding). As root the
+# toolchain, pkg-config and libopus-dev (for the Opus binding), and clang,
+# llvm and libbpf-dev to check the committed eBPF object against its
+# source (crates/switchd/ebpf/build.sh --check). As root the
 # missing ones are installed with apt-get; otherwise the script names them
 # and exits 1.
 #
@@ -24,6 +26,8 @@ if ! $only_build; then
         [espeak-ng]=espeak-ng
         [unshare]=util-linux
         [ip]=iproute2
+        [clang]=clang
+        [llvm-strip]=llvm
     )
 fi
 missing=()
@@ -33,6 +37,11 @@ done
 # libopus: the library and headers the Opus binding links against.
 if ! { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists opus; }; then
     missing+=(libopus-dev)
+fi
+
+# libbpf's headers, for the eBPF program's helpers.
+if ! $only_build && [ ! -e /usr/include/bpf/bpf_helpers.h ]; then
+    missing+=(libbpf-dev)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then

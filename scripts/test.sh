@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/ensure-deps.sh
+# The daemon embeds the committed eBPF object: it must be what its source
+# builds to.
+crates/switchd/ebpf/build.sh --check
 
 # The integration tests run the switchd binary built here (they do not build
 # it themselves), so build everything first.

@@ -65,6 +65,13 @@ pub enum Error {
         /// Why.
         detail: String,
     },
+    /// `[rtp] kernel_relay = "on"` and the eBPF program could not be loaded
+    /// or attached.
+    #[error("cannot start the kernel relay ([rtp] kernel_relay = \"on\"): {source}")]
+    KernelRelay {
+        /// Why.
+        source: crate::media::kernel::KernelRelayError,
+    },
     /// The async runtime could not be built.
     #[error("cannot start the async runtime: {source}")]
     Runtime {

@@ -263,8 +263,10 @@ impl Running {
             Vec::new()
         };
         let advertised = advertise::advertised_addresses(&bound, sip.advertise, &interfaces);
+        let kernel = media::kernel_start::start(&config)?;
         let mut switch_config = config.switch_config(advertised.clone());
         switch_config.hold_prompt = hold_prompt;
+        switch_config.offload_media = kernel.is_some();
         let engine = make_engine(switch_config);
         let rtp = RtpSockets::new(config.media_ip(), config.rtp_pairs())
             .map_err(|source| Error::Runtime { source })?;
@@ -272,6 +274,7 @@ impl Running {
             udp,
             tcp: TcpConnections::new(tcp_context),
             rtp,
+            kernel,
         };
         let core = Core::new(
             engine,

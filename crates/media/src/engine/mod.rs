@@ -332,7 +332,7 @@ impl MediaEngine {
         id: LegId,
         source: Box<dyn FrameSource>,
     ) -> Result<(), Error> {
-        self.revoke_offload(id);
+        self.revoke_offload_into(id);
         let leg = self
             .legs
             .get_mut(&id)
@@ -402,7 +402,7 @@ impl MediaEngine {
             return Err(Error::NoTelephoneEvent { leg: id.0 });
         }
         // The digits go out on the leg's stream: it must be ours again first.
-        self.revoke_offload(id);
+        self.revoke_offload_into(id);
         let leg = self
             .legs
             .get_mut(&id)

@@ -9,9 +9,10 @@
 //!
 //! The engine offers a settled direction with [`OffloadAction::Install`] right after
 //! relaying one of its packets, asks for its counters with [`OffloadAction::Read`] every
-//! [`read_interval`], and takes it back with [`OffloadAction::Remove`] before anything
-//! that needs the packets here: a prompt or digits on B, a recording or in-band detector
-//! on either leg, unbridging, a re-INVITE, hangup, or a packet with another SSRC. The
+//! second (more often with a short media timeout), and takes it back with
+//! [`OffloadAction::Remove`] before anything that needs the packets here: a prompt or digits sent to B (B → A stays), a recording
+//! or in-band detector on either leg (both directions), unbridging, a re-INVITE, hangup,
+//! or a packet with another SSRC. The
 //! daemon answers every `Read` and `Remove` with [`MediaEngine::handle_offload_counters`]
 //! before it hands the engine anything else, so the counters (packets, loss, jitter,
 //! the last packet's time, B's newest sequence number and timestamp) are folded into
@@ -124,6 +125,19 @@ impl MediaEngine {
     /// The next thing to do with the daemon's kernel relay.
     pub fn poll_offload(&mut self) -> Option<OffloadAction> {
         self.offload_actions.pop_front()
+    }
+
+    /// Asks for the counters of every forwarded direction now (before a status query,
+    /// so it shows what the kernel forwarded up to this moment).
+    pub fn refresh_offloads(&mut self) {
+        for (leg, offload) in &self.offloads {
+            if !offload.removing {
+                self.offload_actions.push_back(OffloadAction::Read {
+                    leg: *leg,
+                    ingress_port: offload.rule.ingress_port,
+                });
+            }
+        }
     }
 
     /// Counters of the direction arriving on `leg`, as asked by [`OffloadAction::Read`] or
@@ -282,6 +296,17 @@ impl MediaEngine {
         let peer = self.legs.get(&id).and_then(|leg| leg.route.peer());
         self.remove_offload(id);
         if let Some(peer) = peer {
+            self.remove_offload(peer);
+        }
+    }
+
+    /// Takes back the direction that feeds `id`'s outgoing stream (its bridge peer's),
+    /// before the engine sends on that stream itself (a prompt, digits).
+    pub(super) fn revoke_offload_into(&mut self, id: LegId) {
+        if self.offloads.is_empty() {
+            return;
+        }
+        if let Some(peer) = self.legs.get(&id).and_then(|leg| leg.route.peer()) {
             self.remove_offload(peer);
         }
     }

@@ -203,8 +203,9 @@ fn reads_keep_the_media_timeout_away_and_carry_loss_and_reports() {
     }
     let last = h.now;
     assert!(!h.has_event(&MediaEvent::MediaTimeout { leg: A }));
-    // Statistics are as of the last read, a second at most.
-    h.run_until(last + Duration::from_millis(1100));
+    // Statistics are as of the last read, a second old at most, or of a refresh.
+    h.engine.refresh_offloads();
+    h.drain();
     let stats = h.engine.leg_stats(A).expect("leg A");
     assert_eq!((stats.packets_in, stats.lost), (1800, 199));
     // SRs on B count what the kernel sent on B's stream.
@@ -301,6 +302,30 @@ fn taps_and_unbridging_take_the_direction_back() {
     h.drain();
     assert_eq!(removals(&h), 3);
     assert_eq!(h.engine.stats().offloads_active, 0);
+}
+
+#[test]
+fn a_prompt_takes_back_only_the_direction_into_its_leg() {
+    let mut h = bridged(PCMU, PCMU);
+    send_from_a(&mut h, 1, 3, 9);
+    send_from_a_b(&mut h);
+    assert_eq!(h.engine.stats().offloads_active, 2);
+    let source = Box::new(SamplesSource {
+        samples: tone(440.0, 8000.0, 1600),
+        position: 0,
+    });
+    assert_eq!(h.engine.play(h.now, B, source), Ok(()));
+    h.drain();
+    assert_eq!(
+        kernel(&h).actions.last(),
+        Some(&OffloadAction::Remove {
+            leg: A,
+            ingress_port: 20_002
+        })
+    );
+    // B's peer still reaches A through the kernel.
+    assert_eq!(h.engine.stats().offloads_active, 1);
+    assert!(kernel(&h).rules.contains_key(&B));
 }
 
 /// B's peer sends two packets, so B → A settles too.

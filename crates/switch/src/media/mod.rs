@@ -293,6 +293,12 @@ impl Switch {
         self.media.engine.poll_offload()
     }
 
+    /// Asks for the counters of every direction the kernel relay forwards, so
+    /// that a status query answered after them is up to date.
+    pub fn refresh_offload_counters(&mut self) {
+        self.media.engine.refresh_offloads();
+    }
+
     /// The counters of the direction arriving on `leg` (`removed`: its final
     /// ones), as asked by [`OffloadAction::Read`] or [`OffloadAction::Remove`].
     pub fn handle_offload_counters(

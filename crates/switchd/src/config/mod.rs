@@ -115,6 +115,13 @@ pub struct RtpConfig {
     /// The local IP address RTP sockets are bound to; unset: the IP of the
     /// first `[sip] listen` address (which may be a wildcard).
     pub bind: Option<IpAddr>,
+    /// Whether settled same-codec bridge directions are forwarded by an eBPF
+    /// program in the kernel instead of passing through the daemon.
+    pub kernel_relay: KernelRelayMode,
+    /// Interfaces the kernel relay watches (TCX ingress); empty: the one
+    /// holding `bind`, or every interface with an IPv4 address for a
+    /// wildcard bind.
+    pub kernel_relay_interfaces: Vec<String>,
 }
 
 impl Default for RtpConfig {
@@ -123,8 +130,24 @@ impl Default for RtpConfig {
             port_min: 20_000,
             port_max: 30_000,
             bind: None,
+            kernel_relay: KernelRelayMode::default(),
+            kernel_relay_interfaces: Vec::new(),
         }
     }
+}
+
+/// `[rtp] kernel_relay`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KernelRelayMode {
+    /// Every packet passes through the daemon.
+    Off,
+    /// Load the kernel relay if the daemon may (`CAP_BPF`, `CAP_NET_ADMIN`);
+    /// otherwise say why once and relay in the daemon.
+    #[default]
+    Auto,
+    /// Load the kernel relay or refuse to start.
+    On,
 }
 
 /// `[media]`: prompts, text-to-speech and media supervision.

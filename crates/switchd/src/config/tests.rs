@@ -166,6 +166,8 @@ fn schema_errors_name_the_key() {
         ("[sip]\nlisten = [\"sctp:0.0.0.0:5060\"]", "sctp"),
         ("[sip]\nlisten = [\"udp:nowhere\"]", "udp:nowhere"),
         ("[rtp]\nport_min = \"low\"", "port_min"),
+        ("[rtp]\nkernel_relay = \"always\"", "always"),
+        ("[rtp]\nkernel_relay = true", "kernel_relay"),
         ("[log]\nformat = \"xml\"", "xml"),
         ("[[route]]\nuser = \"*\"\naction = \"teleport\"", "teleport"),
         ("[media]\ntts = \"say\"", "tts"),
@@ -220,6 +222,24 @@ fn media_settings_and_the_rtp_address() {
         parse("").unwrap().media_ip(),
         "0.0.0.0".parse::<std::net::IpAddr>().unwrap()
     );
+}
+
+#[test]
+fn kernel_relay_modes_and_interfaces() {
+    use crate::config::KernelRelayMode;
+    assert_eq!(parse("").unwrap().rtp.kernel_relay, KernelRelayMode::Auto);
+    for (text, mode) in [
+        ("off", KernelRelayMode::Off),
+        ("auto", KernelRelayMode::Auto),
+        ("on", KernelRelayMode::On),
+    ] {
+        let config = parse(&format!("[rtp]\nkernel_relay = \"{text}\"")).unwrap();
+        assert_eq!(config.rtp.kernel_relay, mode);
+    }
+    let config = parse("[rtp]\nkernel_relay_interfaces = [\"eth0\", \"lo\"]").unwrap();
+    assert_eq!(config.rtp.kernel_relay_interfaces, ["eth0", "lo"]);
+    // The switch hands directions to the kernel only once the daemon loaded it.
+    assert!(!config.switch_config(Vec::new()).offload_media);
 }
 
 #[test]

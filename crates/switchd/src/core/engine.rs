@@ -12,7 +12,9 @@ use switchd_player::playback::Repeat;
 use switchd_player::recorder::{Recorder, RecordingSummary};
 use switchd_player::wav::Prompt;
 use switchd_sip::{Peer, Transmit};
-use switchd_switch::{ResolveRequest, Route, Switch, SwitchStats};
+use switchd_switch::{
+    MediaLegId, OffloadAction, OffloadCounters, ResolveRequest, Route, Switch, SwitchStats,
+};
 
 /// The sans-IO state machine the core task owns; mirrors [`Switch`].
 pub(crate) trait Engine: Send + 'static {
@@ -50,6 +52,23 @@ pub(crate) trait Engine: Send + 'static {
     fn poll_rtp_transmit(&mut self) -> Option<RtpTransmit> {
         None
     }
+    /// What the kernel relay is to do.
+    fn poll_offload(&mut self) -> Option<OffloadAction> {
+        None
+    }
+    /// Counters asked by [`OffloadAction::Read`] or [`OffloadAction::Remove`].
+    fn handle_offload_counters(
+        &mut self,
+        _now: Instant,
+        _leg: MediaLegId,
+        _counters: OffloadCounters,
+        _removed: bool,
+    ) {
+    }
+    /// [`OffloadAction::Install`] could not be done.
+    fn handle_offload_refused(&mut self, _leg: MediaLegId) {}
+    /// Read every forwarded direction's counters (before a status query).
+    fn refresh_offload_counters(&mut self) {}
     /// The hold prompt changed (the config was re-read).
     fn set_hold_prompt(&mut self, _now: Instant, _prompt: Option<Prompt>) {}
     /// Recordings whose files the daemon must finish.
@@ -163,6 +182,24 @@ impl Engine for Switch {
     }
     fn poll_finished_recording(&mut self) -> Option<FinishedRecording> {
         Switch::poll_finished_recording(self)
+    }
+    fn poll_offload(&mut self) -> Option<OffloadAction> {
+        Switch::poll_offload(self)
+    }
+    fn handle_offload_counters(
+        &mut self,
+        now: Instant,
+        leg: MediaLegId,
+        counters: OffloadCounters,
+        removed: bool,
+    ) {
+        Switch::handle_offload_counters(self, now, leg, counters, removed);
+    }
+    fn handle_offload_refused(&mut self, leg: MediaLegId) {
+        Switch::handle_offload_refused(self, leg);
+    }
+    fn refresh_offload_counters(&mut self) {
+        Switch::refresh_offload_counters(self);
     }
     fn handle_recording_finished(
         &mut self,

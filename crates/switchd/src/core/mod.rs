@@ -5,9 +5,11 @@
 
 mod engine;
 mod media;
+mod offload;
 mod subscribers;
 
 pub(crate) use engine::Engine;
+pub(crate) use offload::KernelForwarding;
 pub(crate) use subscribers::Subscribers;
 
 use crate::control::Outbox;
@@ -95,6 +97,8 @@ pub(crate) struct Sockets {
     pub tcp: TcpConnections,
     /// RTP and RTCP.
     pub rtp: RtpSockets,
+    /// The kernel relay, when loaded.
+    pub kernel: Option<KernelForwarding>,
 }
 
 /// The core task's state.
@@ -106,6 +110,7 @@ pub(crate) struct Core<E> {
     udp: UdpSockets,
     tcp: TcpConnections,
     rtp: RtpSockets,
+    kernel: Option<KernelForwarding>,
     files: Arc<MediaFiles>,
     ring: EventRing,
     subscribers: Subscribers,
@@ -134,7 +139,12 @@ impl<E: Engine> Core<E> {
         files: Arc<MediaFiles>,
         event_ring: usize,
     ) -> Self {
-        let Sockets { udp, tcp, rtp } = sockets;
+        let Sockets {
+            udp,
+            tcp,
+            rtp,
+            kernel,
+        } = sockets;
         Self {
             engine,
             inputs,
@@ -142,6 +152,7 @@ impl<E: Engine> Core<E> {
             udp,
             tcp,
             rtp,
+            kernel,
             files,
             ring: EventRing::new(event_ring),
             subscribers: Subscribers::default(),
@@ -290,6 +301,12 @@ impl<E: Engine> Core<E> {
                 self.subscribers.remove(conn);
                 Ok(ReplyBody::Empty {})
             }
+            command @ (Command::Leg { .. } | Command::Legs) => {
+                // Counters of what the kernel relay forwarded, up to now.
+                self.engine.refresh_offload_counters();
+                self.apply_offload(now);
+                self.engine.handle_command(now, command)
+            }
             command => self.engine.handle_command(now, command),
         };
         self.reply(request.id, name, leg.as_deref(), result, outbox);
@@ -297,7 +314,11 @@ impl<E: Engine> Core<E> {
 
     /// Hands everything the engine has to give to where it goes.
     fn flush(&mut self) {
-        // Sockets first: a port that fails to bind hangs its leg up, which
+        // The kernel relay first: the switch may not send on a stream the
+        // kernel forwarded until it has the kernel's counters, and a rule
+        // must be gone before its port closes.
+        self.apply_offload(now());
+        // Sockets next: a port that fails to bind hangs its leg up, which
         // has SIP and events of its own to send below.
         self.apply_socket_actions();
         self.send_rtp();

@@ -148,7 +148,12 @@ fn start(udp: UdpSockets) -> Harness {
         Scripted::new(seen.clone()),
         receiver,
         inputs.clone(),
-        Sockets { udp, tcp, rtp },
+        Sockets {
+            udp,
+            tcp,
+            rtp,
+            kernel: None,
+        },
         test_files(),
         100,
     );

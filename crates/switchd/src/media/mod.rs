@@ -7,11 +7,15 @@
 //! - `tts`: text-to-speech through an external program, cached on disk.
 //! - `resample`: the engine's WAV to 8 kHz mono.
 //! - `hold`: `[media] hold_prompt`, loaded at start.
+//! - `kernel`: the kernel relay (eBPF) forwarding settled bridges.
+//! - `kernel_start`: loading it as `[rtp] kernel_relay` says.
 //! - `adapter`: the one place naming the switch's and the control
 //!   protocol's media items.
 
 pub(crate) mod adapter;
 mod hold;
+pub(crate) mod kernel;
+pub(crate) mod kernel_start;
 mod requests;
 mod resample;
 mod rtp;

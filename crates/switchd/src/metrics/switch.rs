@@ -81,6 +81,18 @@ pub(super) fn describe() {
         "switchd_dtmf_digits_total",
         "DTMF digits received and sent, by direction."
     );
+    describe_gauge!(
+        "switchd_media_kernel_relay_directions",
+        "Bridge directions forwarded by the kernel relay now."
+    );
+    describe_counter!(
+        "switchd_media_kernel_relay_installs_total",
+        "Bridge directions handed to the kernel relay."
+    );
+    describe_counter!(
+        "switchd_media_kernel_relay_refused_total",
+        "Bridge directions the kernel relay could not take (relayed by the daemon instead)."
+    );
 }
 
 fn by_label(
@@ -173,11 +185,15 @@ fn publish_media_stats(stats: &SwitchStats) {
         ("malformed", stats.media_malformed),
         ("unknown_port", stats.media_unknown_port),
         ("queue_full", stats.media_overflow),
+        ("kernel_handover", stats.media_kernel_handover_drops),
     ];
     for (reason, value) in dropped {
         counter!("switchd_media_dropped_total", "reason" => reason).absolute(value);
     }
     counter!("switchd_media_legs_refused_total").absolute(stats.media_legs_refused);
+    gauge!("switchd_media_kernel_relay_directions").set(stats.media_kernel_directions as f64);
+    counter!("switchd_media_kernel_relay_installs_total").absolute(stats.media_kernel_installs);
+    counter!("switchd_media_kernel_relay_refused_total").absolute(stats.media_kernel_refused);
     counter!("switchd_dtmf_digits_total", "direction" => "in").absolute(stats.dtmf_in);
     counter!("switchd_dtmf_digits_total", "direction" => "out").absolute(stats.dtmf_out);
 }
