@@ -40,6 +40,11 @@
 # SWITCHD_BIN runs another switchd binary instead of building one (say, a
 # build with -C force-frame-pointers=yes, to profile it with perf -g).
 # BARE_MODES picks the bare relay's loops (default "mio tokio").
+# SWITCHD_MODES picks switchd's runs (default "userspace kernel"):
+# "userspace" with [rtp] kernel_relay = "off", "kernel" with "on" (needs
+# root; skipped with a note otherwise). Each prints the daemon's CPU and
+# the whole machine's, since a packet forwarded in the kernel costs the CPU
+# of whoever's send delivers it (on loopback: sipp), not the daemon's.
 # BARE=0 skips the bare relay (default on; its ports are RTP_MIN up, four a
 # pair: caller-facing RTP_MIN + 4i, callee-facing RTP_MIN + 4i + 2).
 set -euo pipefail
@@ -63,6 +68,7 @@ RTP_MAX=${RTP_MAX:-9998}
 RTPENGINE=${RTPENGINE:-1}
 BARE=${BARE:-1}
 BARE_MODES=${BARE_MODES:-mio tokio}
+SWITCHD_MODES=${SWITCHD_MODES:-userspace kernel}
 # Whole run: setup + warm-up + window + teardown, per relay.
 SIPP_TIMEOUT=$((CALLS / CALL_RATE + WARMUP + ${WINDOW%.*} + 60))
 
@@ -79,9 +85,11 @@ fi
 
 build_switchd
 [ "$BARE" = 0 ] || cargo build --release -p switchd-benches --bin bare-relay
-# The watchdog's bound: 280 s for switchd and rtpengine, and per bare relay
+# The watchdog's bound: 140 s per switchd run and for rtpengine, and per bare relay
 # run its setup, warm-up, window and teardown with room to spare.
-WATCHDOG=280
+# shellcheck disable=SC2086 # SWITCHD_MODES is a list
+set -- $SWITCHD_MODES
+WATCHDOG=$((140 * ($# + 1)))
 # shellcheck disable=SC2086 # BARE_MODES is a list
 set -- $BARE_MODES
 [ "$BARE" = 0 ] || WATCHDOG=$((WATCHDOG + $# * (WARMUP + ${WINDOW%.*} + 30)))
@@ -163,7 +171,13 @@ show_logs() {
 }
 
 # ---------------------------------------------------------------- switchd
-cat >"$work/switchd.toml" <<TOML
+declare -A switchd_per=()
+# Runs switchd with [rtp] kernel_relay = $1 ("off": every packet through
+# the daemon; "on": settled bridge directions forwarded by its eBPF
+# program) and keeps its figure in switchd_per[$2].
+run_switchd() {
+    local relay=$1 label=$2
+    cat >"$work/switchd.toml" <<TOML
 [sip]
 listen = ["udp:127.0.0.1:$SWITCH_PORT"]
 advertise = "127.0.0.1"
@@ -171,6 +185,7 @@ advertise = "127.0.0.1"
 port_min = $RTP_MIN
 port_max = $RTP_MAX
 bind = "127.0.0.1"
+kernel_relay = "$relay"
 [calls]
 max_legs = 5000
 park_timeout = 60
@@ -188,34 +203,57 @@ host = "*"
 action = "park"
 TOML
 
-echo "media-load: switchd (release) on 127.0.0.1:$SWITCH_PORT, $CALLS bridged calls," \
-    "${WINDOW} s window" >&2
-seq 1 "$CALLS" | awk -v p="$UAS_MEDIA" 'BEGIN { print "SEQUENTIAL" } { print p ";" }' \
-    >"$work/uas-switchd.csv"
-"${pin_daemon[@]}" "$SWITCHD_BIN" --config "$work/switchd.toml" >"$work/switchd.log" 2>&1 &
-daemon_pid=$!
-pids+=($daemon_pid)
-wait_udp "$SWITCH_PORT"
-start_uas "$work/uas-switchd.csv"
-python3 "$here/media_load.py" switchd --calls "$CALLS" --pid "$daemon_pid" \
-    --socket "$work/control.sock" --uas "127.0.0.1:$UAS_PORT" \
-    --window "$WINDOW" --warmup "$WARMUP" --ready-file "$work/ready" \
-    --result-file "$work/switchd.result" &
-driver_pid=$!
-pids+=($driver_pid)
-for _ in $(seq 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
-start_uac "$SWITCH_PORT"
-if ! wait "$driver_pid"; then
-    echo "media-load: the switchd run failed" >&2
-    show_logs "$work/switchd.log" "$work/uac-errors.log" "$work/uas-errors.log"
-    exit 1
-fi
-switchd_per=$(cat "$work/switchd.result")
-grep -iE "warn|error|panic" "$work/switchd.log" | head -n 5 | sed 's/^/media-load: switchd log: /' >&2 || true
-# Lets sipp see its BYEs, then stops everything before the next relay.
-sleep 1
-stop "${pids[@]:1}"
-pids=("${pids[0]}")
+    echo "media-load: switchd (release, kernel_relay = $relay) on 127.0.0.1:$SWITCH_PORT," \
+        "$CALLS bridged calls, ${WINDOW} s window" >&2
+    rm -f "$work/ready" "$work/uac-errors.log" "$work/uas-errors.log"
+    seq 1 "$CALLS" | awk -v p="$UAS_MEDIA" 'BEGIN { print "SEQUENTIAL" } { print p ";" }' \
+        >"$work/uas-switchd.csv"
+    "${pin_daemon[@]}" "$SWITCHD_BIN" --config "$work/switchd.toml" >"$work/switchd.log" 2>&1 &
+    daemon_pid=$!
+    pids+=($daemon_pid)
+    if ! wait_udp "$SWITCH_PORT" || ! kill -0 "$daemon_pid" 2>/dev/null; then
+        echo "$label: did not start"
+        show_logs "$work/switchd.log"
+        stop "${pids[@]:1}"
+        pids=("${pids[0]}")
+        return 0
+    fi
+    start_uas "$work/uas-switchd.csv"
+    python3 "$here/media_load.py" switchd --label "$label" --calls "$CALLS" --pid "$daemon_pid" \
+        --socket "$work/control.sock" --uas "127.0.0.1:$UAS_PORT" \
+        --window "$WINDOW" --warmup "$WARMUP" --ready-file "$work/ready" \
+        --result-file "$work/switchd.result" &
+    driver_pid=$!
+    pids+=($driver_pid)
+    for _ in $(seq 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
+    start_uac "$SWITCH_PORT"
+    if ! wait "$driver_pid"; then
+        echo "media-load: the $label run failed" >&2
+        show_logs "$work/switchd.log" "$work/uac-errors.log" "$work/uas-errors.log"
+        exit 1
+    fi
+    switchd_per[$label]=$(cat "$work/switchd.result")
+    grep -iE "warn|error|panic" "$work/switchd.log" | head -n 5 \
+        | sed "s/^/media-load: $label log: /" >&2 || true
+    # Lets sipp see its BYEs, then stops everything before the next relay.
+    sleep 1
+    stop "${pids[@]:1}"
+    pids=("${pids[0]}")
+}
+
+for mode in $SWITCHD_MODES; do
+    case $mode in
+        userspace) run_switchd off "switchd" ;;
+        kernel)
+            if [ "$(id -u)" != 0 ]; then
+                echo "switchd (kernel relay): skipped (loading the eBPF program needs root)"
+            else
+                run_switchd on "switchd (kernel relay)"
+            fi
+            ;;
+        *) echo "media-load: unknown SWITCHD_MODES entry $mode" >&2; exit 2 ;;
+    esac
+done
 
 # -------------------------------------------------------------- rtpengine
 rtpengine_per=""
@@ -293,18 +331,24 @@ else
     done
 fi
 
-echo "switchd: $switchd_per ms CPU per bridged call-second (target <= 0.6)"
+for label in "switchd" "switchd (kernel relay)"; do
+    per=${switchd_per[$label]:-}
+    [ -n "$per" ] || continue
+    echo "$label: $per ms CPU per bridged call-second (target <= 0.6)"
+    if [ -n "$rtpengine_per" ]; then
+        awk -v l="$label" -v a="$per" -v b="$rtpengine_per" \
+            'BEGIN { if (b > 0) printf "ratio %s/rtpengine: %.2f\n", l, a / b }'
+    fi
+    if [ -n "${bare_per[mio]:-}" ]; then
+        awk -v l="$label" -v a="$per" -v b="${bare_per[mio]}" \
+            'BEGIN { if (b > 0) printf "ratio %s/bare-mio: %.2f\n", l, a / b }'
+    fi
+done
 if [ -n "$rtpengine_per" ]; then
     echo "rtpengine: $rtpengine_per ms CPU per bridged call-second"
-    awk -v a="$switchd_per" -v b="$rtpengine_per" \
-        'BEGIN { if (b > 0) printf "ratio switchd/rtpengine: %.2f\n", a / b }'
 fi
 for mode in $BARE_MODES; do
     if [ -n "${bare_per[$mode]:-}" ]; then
         echo "bare relay ($mode): ${bare_per[$mode]} ms CPU per bridged call-second"
     fi
 done
-if [ -n "${bare_per[mio]:-}" ]; then
-    awk -v a="$switchd_per" -v b="${bare_per[mio]}" \
-        'BEGIN { if (b > 0) printf "ratio switchd/bare-mio: %.2f\n", a / b }'
-fi
