@@ -96,7 +96,8 @@ pub struct KernelRule {
     pub ssrc_in: u32,
     /// Leg A's audio payload type.
     pub pt_in: u8,
-    /// Leg B's local RTP address (unspecified IP: the one packets came to).
+    /// Leg B's local RTP address (unspecified IP, for a wildcard bind: the
+    /// source the route to `to` picks).
     pub egress: SocketAddrV4,
     /// Leg B's peer.
     pub to: SocketAddrV4,
@@ -217,7 +218,12 @@ impl KernelRelay {
     /// Installs (or replaces) the rule for packets arriving at
     /// `rule.ingress`, with its counters at zero.
     pub fn install(&mut self, rule: &KernelRule) -> Result<(), KernelRelayError> {
-        let egress_ifindex = self.egress_ifindex(rule.to)?;
+        let (egress_ifindex, source) = self.route(rule.to)?;
+        // A wildcard bind sends from the address the route picks.
+        let egress = match *rule.egress.ip() {
+            ip if ip.is_unspecified() => source,
+            ip => ip,
+        };
         let key = key_of(rule.ingress);
         let value = RuleValue {
             from_addr: network(*rule.from.ip()),
@@ -225,7 +231,7 @@ impl KernelRelay {
             pt_in: rule.pt_in & 0x7F,
             pt_out: rule.pt_out & 0x7F,
             ssrc_in: rule.ssrc_in,
-            egress_addr: network(*rule.egress.ip()),
+            egress_addr: network(egress),
             egress_port: rule.egress.port(),
             to_port: rule.to.port(),
             to_addr: network(*rule.to.ip()),
@@ -274,28 +280,31 @@ impl KernelRelay {
         }
     }
 
-    /// 0 when `peer` is on this host (the stack delivers the rewritten
-    /// packet to its socket), else the interface the route to it leaves
-    /// by. Finding it sends nothing: a UDP `connect` only picks a route.
-    fn egress_ifindex(&self, peer: SocketAddrV4) -> Result<u32, KernelRelayError> {
-        let ip = *peer.ip();
-        if ip.is_loopback() || self.addresses.iter().any(|(_, local)| *local == ip) {
-            return Ok(0);
-        }
+    /// How packets reach `peer`: the interface index to send them out of
+    /// (0 when `peer` is on this host: the stack delivers the rewritten
+    /// packet to its socket) and the source address the host would pick,
+    /// as for a socket bound to the wildcard. Finding them sends nothing: a
+    /// UDP `connect` only picks a route.
+    fn route(&self, peer: SocketAddrV4) -> Result<(u32, Ipv4Addr), KernelRelayError> {
         let route = |source| KernelRelayError::Route { peer, source };
         let probe = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map_err(route)?;
         probe.connect(peer).map_err(route)?;
-        let local = match probe.local_addr().map_err(route)?.ip() {
-            IpAddr::V4(local) => local,
+        let source = match probe.local_addr().map_err(route)?.ip() {
+            IpAddr::V4(source) => source,
             IpAddr::V6(_) => return Err(route(std::io::ErrorKind::Unsupported.into())),
         };
+        let ip = *peer.ip();
+        if ip.is_loopback() || self.addresses.iter().any(|(_, local)| *local == ip) {
+            return Ok((0, source));
+        }
         let name = self
             .addresses
             .iter()
-            .find(|(_, address)| *address == local)
+            .find(|(_, address)| *address == source)
             .map(|(name, _)| name.as_str())
             .ok_or_else(|| route(std::io::ErrorKind::NotFound.into()))?;
-        nix::net::if_::if_nametoindex(name).map_err(|errno| route(errno.into()))
+        let ifindex = nix::net::if_::if_nametoindex(name).map_err(|errno| route(errno.into()))?;
+        Ok((ifindex, source))
     }
 }
 

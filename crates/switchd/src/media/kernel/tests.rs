@@ -228,3 +228,135 @@ fn a_wildcard_rule_matches_any_local_address() {
     // The new source address is the one the packet was sent to.
     assert_eq!(at_b[0].1, legs.leg_b.local_addr().expect("leg B"));
 }
+
+/// Set in the environment of the test re-run inside its own namespace.
+const IN_NETNS: &str = "SWITCHD_KERNEL_RELAY_NETNS";
+
+/// Runs `test` (its full libtest name) again inside a new network namespace
+/// with `lo` up; true when this is that run.
+fn isolated(test: &str) -> bool {
+    if std::env::var_os(IN_NETNS).is_some() {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("the test executable");
+    let output = std::process::Command::new("unshare")
+        .args([
+            "--net",
+            "--",
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$0\" \"$@\"",
+        ])
+        .arg(&exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(IN_NETNS, "1")
+        .output()
+        .expect("unshare (util-linux)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the isolated run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    false
+}
+
+fn ip(args: &str) {
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("ip {args}")])
+        .status()
+        .expect("ip (iproute2)");
+    assert!(status.success(), "ip {args}");
+}
+
+/// A network namespace of the test's own, deleted when dropped.
+struct FarNamespace(String);
+
+impl Drop for FarNamespace {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+/// A peer on another host, as far as the relay can tell: inside a
+/// namespace created here (inside another created for the test), reached
+/// through a veth pair, so every packet stays inside them.
+#[test]
+fn forwards_to_a_peer_behind_an_interface() {
+    if std::env::var_os("SWITCHD_SKIP_BPF_TESTS").is_some_and(|v| v == "1") {
+        return;
+    }
+    if !isolated("media::kernel::tests::forwards_to_a_peer_behind_an_interface") {
+        return;
+    }
+    let far = FarNamespace(format!("switchd-kr-{}", std::process::id()));
+    ip(&format!("netns add {}", far.0));
+    ip(&format!(
+        "link add kr0 type veth peer name kr1 netns {}",
+        far.0
+    ));
+    ip("addr add 10.199.0.1/24 dev kr0");
+    ip("link set kr0 up");
+    ip(&format!("-n {} addr add 10.199.0.2/24 dev kr1", far.0));
+    ip(&format!("-n {} link set kr1 up", far.0));
+    // The far end's socket, made on a thread that entered its namespace.
+    let path = format!("/run/netns/{}", far.0);
+    let peer_b = std::thread::spawn(move || {
+        let namespace = std::fs::File::open(path).expect("the far namespace");
+        nix::sched::setns(namespace, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        let socket = UdpSocket::bind("10.199.0.2:0").expect("bind the far end");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("read timeout");
+        socket
+    })
+    .join()
+    .expect("the far end's thread");
+    let Some(mut relay) = relay() else { return };
+    let (peer_a, leg_a) = (socket(), socket());
+    let leg_b = UdpSocket::bind("0.0.0.0:0").expect("a wildcard leg B");
+    let leg_b_port = leg_b.local_addr().expect("leg B").port();
+    let to = v4(&peer_b);
+    relay
+        .install(&KernelRule {
+            ingress: v4(&leg_a),
+            from: v4(&peer_a),
+            ssrc_in: 7,
+            pt_in: 0,
+            egress: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, leg_b_port),
+            to,
+            pt_out: 0,
+            ssrc_out: 9,
+            seq_offset: 1,
+            ts_offset: 1,
+            clock_rate: 8000,
+        })
+        .expect("install");
+    for n in 0..5u16 {
+        let packet = rtp(0x80, 0, n, u32::from(n) * 160, 7, &[n as u8; 160]);
+        peer_a
+            .send_to(&packet, leg_a.local_addr().expect("leg A"))
+            .expect("send on loopback");
+    }
+    let mut buffer = [0u8; 2048];
+    for n in 0..5u16 {
+        let (len, from) = peer_b
+            .recv_from(&mut buffer)
+            .expect("a packet at the far end");
+        assert_eq!(
+            from,
+            "10.199.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .map(|mut a| {
+                    a.set_port(leg_b_port);
+                    a
+                })
+                .expect("address")
+        );
+        let expected = rtp(0x80, 0, n + 1, u32::from(n) * 160 + 1, 9, &[n as u8; 160]);
+        assert_eq!(&buffer[..len], &expected[..], "packet {n} at the far end");
+    }
+    assert!(drain(&leg_a).is_empty());
+}
