@@ -110,7 +110,12 @@ int kernel_relay(struct __sk_buff *skb)
 		return TCX_NEXT;
 	struct udphdr *udp = data + UDP_OFF;
 	__u16 udp_len = bpf_ntohs(udp->len);
-	if (udp_len < 8 + RTP_LEN || data + UDP_OFF + udp_len > data_end)
+	if (udp_len < 8 + RTP_LEN || data + UDP_OFF + udp_len > data_end ||
+	    bpf_ntohs(ip->tot_len) != IP_LEN + udp_len)
+		return TCX_NEXT;
+	/* One datagram per skb: a GRO-coalesced one would be rewritten only in
+	 * its first segment. */
+	if (skb->gso_size)
 		return TCX_NEXT;
 	__u8 *rtp = data + RTP_OFF;
 	/* version 2, no padding, no extension, no CSRC */
@@ -177,10 +182,16 @@ int kernel_relay(struct __sk_buff *skb)
 	__u32 new_ts = bpf_htonl(ts + rule->ts_offset);
 	__u32 old_ssrc = *(__u32 *)(rtp + 8);
 	__u32 new_ssrc = bpf_htonl(rule->ssrc_out);
+	/* The packet leaves as the daemon's own would: a fresh TTL. */
+	__u16 old_ttl_proto = *(__u16 *)((__u8 *)ip + offsetof(struct iphdr, ttl));
+	__u8 ttl_proto[2] = { 64, IPPROTO_UDP };
+	__u16 new_ttl_proto = *(__u16 *)ttl_proto;
 
 	/* From here on the helpers change the packet: no pointer into it is used. */
 	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, old_saddr, new_saddr, 4) ||
-	    bpf_l3_csum_replace(skb, IP_CSUM_OFF, old_daddr, new_daddr, 4))
+	    bpf_l3_csum_replace(skb, IP_CSUM_OFF, old_daddr, new_daddr, 4) ||
+	    bpf_l3_csum_replace(skb, IP_CSUM_OFF, old_ttl_proto, new_ttl_proto, 2) ||
+	    bpf_skb_store_bytes(skb, ETH_LEN + offsetof(struct iphdr, ttl), &new_ttl_proto, 2, 0))
 		return TC_ACT_SHOT;
 	if (rewrite32(skb, ETH_LEN + offsetof(struct iphdr, saddr), old_saddr, new_saddr,
 		      BPF_F_PSEUDO_HDR) ||
