@@ -50,7 +50,7 @@ fn bridged_tones_cross_the_kernel_and_a_greeting_takes_the_stream_back() {
     let Some((daemon, mut control)) = kernel_daemon("kbridge") else {
         return;
     };
-    let a = FarEnd::call_in(&daemon, &mut control, "bridge");
+    let mut a = FarEnd::call_in(&daemon, &mut control, "bridge");
     let b = FarEnd::call_out(&daemon, &mut control, "b1");
     let _primed_a = a.prime();
     let _primed_b = b.prime();
@@ -110,6 +110,14 @@ fn bridged_tones_cross_the_kernel_and_a_greeting_takes_the_stream_back() {
         metric(&daemon, "switchd_media_kernel_relay_directions"),
         1.0,
         "B -> A stays in the kernel; A -> B came back for the greeting"
+    );
+    // Hanging up takes the last direction back.
+    assert_eq!(a.hang_up(), 200);
+    events::wait_checked(&mut control, "leg.hungup", &a.leg, EVENT_TIMEOUT);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(
+        metric(&daemon, "switchd_media_kernel_relay_directions"),
+        0.0
     );
 }
 
