@@ -19,6 +19,9 @@
 //! - Taps ([`FrameSink`]): the leg's inbound audio is decoded on the tick and handed, with
 //!   what the leg was sent, to recorders and in-band detectors.
 //! - Echo: the leg's packets are relayed back to it.
+//! - Kernel relay: a same-codec direction whose numbers have settled is forwarded by the
+//!   daemon outside the engine (an eBPF program), its counters folded back in
+//!   ([`offload`](OffloadAction)).
 //!
 //! Each leg files its earliest deadline (tick, RTCP report, media timeout, learning window,
 //! queued digit) in one ordered set, so [`MediaEngine::poll_timeout`] is a lookup.
@@ -30,7 +33,10 @@
 //! - `leg.rs`: one leg's state.
 //! - `inbound.rs`: received RTP and RTCP, the relay path, RTCP reports.
 //! - `tick.rs`: timers: the 20 ms tick (decode, playback, transcode, taps), digits sent.
-//! - `tests*.rs`: sans-IO tests with simulated time.
+//! - `offload.rs`: settled relay directions handed to the daemon's kernel relay
+//!   ([`OffloadAction`]) and taken back.
+//! - `tests*.rs`: sans-IO tests with simulated time (`tests_offload.rs` with a simulated
+//!   kernel relay).
 
 mod inbound;
 mod leg;
