@@ -49,6 +49,7 @@
 # (default 27060: it and the next six ports), METRICS_PORT (default
 # 27070); sipp's media on 27100, 27150, 27200, 27250, 27280 and 27290;
 # switchd's RTP in 27300..29998.
+# KERNEL_RELAY sets [rtp] kernel_relay (default auto, as shipped).
 # SWITCHD_BIN runs another switchd binary instead of building one;
 # KEEP_WORK=1 keeps the work directory (logs, config) for a look after.
 # Loopback only; bounded in time (each round and each wait has a limit).
@@ -58,6 +59,7 @@ here=$PWD/benches/load
 
 ROUNDS=${ROUNDS:-12}
 INFO=${INFO:-0}
+KERNEL_RELAY=${KERNEL_RELAY:-auto}
 RATE=${RATE:-30}
 ROUND_SECONDS=${ROUND_SECONDS:-10}
 HOLD_MS=${HOLD_MS:-1000}
@@ -104,6 +106,7 @@ t1_ms = 100
 [rtp]
 port_min = 27300
 port_max = 29998
+kernel_relay = "$KERNEL_RELAY"
 [calls]
 max_legs = 5000
 ended_leg_retention = 1
