@@ -199,7 +199,7 @@ impl Endpoint {
         );
         self.timers
             .sync(TxRef::Server(id), &TimerTable::default(), &tx.timers);
-        self.servers.insert(id, tx);
+        self.servers.insert(id, Box::new(tx));
         self.server_index.insert(key, id);
         id
     }

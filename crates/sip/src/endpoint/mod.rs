@@ -174,9 +174,14 @@ pub struct Endpoint {
     timer_settings: TimerSettings,
     rng: StdRng,
     next_id: u64,
-    clients: HashMap<ClientTxId, ClientTransaction>,
+    // Boxed: a transaction is 500-700 bytes, and a table holding them
+    // inline costs that per bucket. Under steady churn hashbrown rehashes
+    // when tombstones use up its slack and, with more than half its
+    // capacity live, doubles: inline, one doubling cost 5 MiB for good
+    // (benches/load/soak.sh with INFO=1); boxed, 16 bytes a bucket.
+    clients: HashMap<ClientTxId, Box<ClientTransaction>>,
     client_index: HashMap<ClientKey, ClientTxId>,
-    servers: HashMap<ServerTxId, ServerTransaction>,
+    servers: HashMap<ServerTxId, Box<ServerTransaction>>,
     server_index: HashMap<ServerKey, ServerTxId>,
     /// INVITE server transactions in Accepted, by what their 2xx's ACK carries.
     ack_index: HashMap<AckKey, ServerTxId>,

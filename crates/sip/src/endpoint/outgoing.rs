@@ -180,7 +180,7 @@ impl Endpoint {
         let tx = ClientTransaction::new(id, request, peer, key.clone());
         self.timers
             .sync(TxRef::Client(id), &TimerTable::default(), &tx.timers);
-        self.clients.insert(id, tx);
+        self.clients.insert(id, Box::new(tx));
         self.client_index.insert(key, id);
         id
     }
