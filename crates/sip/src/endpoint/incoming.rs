@@ -200,7 +200,7 @@ impl Endpoint {
         self.timers
             .sync(TxRef::Server(id), &TimerTable::default(), &tx.timers);
         self.servers.insert(id, Box::new(tx));
-        self.server_index.insert(key, id);
+        self.server_index.insert(Box::new(key), id);
         id
     }
 

@@ -174,17 +174,18 @@ pub struct Endpoint {
     timer_settings: TimerSettings,
     rng: StdRng,
     next_id: u64,
-    // Boxed: a transaction is 500-700 bytes, and a table holding them
-    // inline costs that per bucket. Under steady churn hashbrown rehashes
-    // when tombstones use up its slack and, with more than half its
-    // capacity live, doubles: inline, one doubling cost 5 MiB for good
-    // (benches/load/soak.sh with INFO=1); boxed, 16 bytes a bucket.
+    // Boxed, here and in the indexes: a transaction is 500-700 bytes and a
+    // key 50-100, and a table holding them inline costs that per bucket.
+    // Under steady churn hashbrown rehashes when tombstones use up its
+    // slack and, with more than half its capacity live, doubles: inline,
+    // one doubling cost 6 MiB for good (benches/load/soak.sh with its SIP
+    // INFO caller); boxed, 16 bytes a bucket.
     clients: HashMap<ClientTxId, Box<ClientTransaction>>,
-    client_index: HashMap<ClientKey, ClientTxId>,
+    client_index: HashMap<Box<ClientKey>, ClientTxId>,
     servers: HashMap<ServerTxId, Box<ServerTransaction>>,
-    server_index: HashMap<ServerKey, ServerTxId>,
+    server_index: HashMap<Box<ServerKey>, ServerTxId>,
     /// INVITE server transactions in Accepted, by what their 2xx's ACK carries.
-    ack_index: HashMap<AckKey, ServerTxId>,
+    ack_index: HashMap<Box<AckKey>, ServerTxId>,
     timers: TimerQueue,
     out: Outbox,
 }
@@ -371,7 +372,7 @@ impl Endpoint {
         if tx.is_terminated() {
             self.remove_server(id);
         } else if let Some(key) = tx.ack_key.clone() {
-            self.ack_index.insert(key, id);
+            self.ack_index.insert(Box::new(key), id);
         }
         Some(result)
     }

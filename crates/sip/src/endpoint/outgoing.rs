@@ -181,7 +181,7 @@ impl Endpoint {
         self.timers
             .sync(TxRef::Client(id), &TimerTable::default(), &tx.timers);
         self.clients.insert(id, Box::new(tx));
-        self.client_index.insert(key, id);
+        self.client_index.insert(Box::new(key), id);
         id
     }
 }
