@@ -119,6 +119,12 @@ fn bridged_tones_cross_the_kernel_and_a_greeting_takes_the_stream_back() {
         metric(&daemon, "switchd_media_kernel_relay_directions"),
         0.0
     );
+    // Both 2 s tones but their first two packets each went through it.
+    let forwarded = metric(&daemon, "switchd_media_kernel_relay_packets_total");
+    assert!(
+        forwarded >= 180.0,
+        "the kernel forwarded {forwarded} packets"
+    );
 }
 
 /// Test 2: RFC 4733 digits sent into a bridge the kernel forwards are

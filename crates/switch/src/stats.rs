@@ -142,6 +142,8 @@ pub struct SwitchStats {
     pub media_kernel_installs: u64,
     /// Counter: bridge directions the kernel relay could not take.
     pub media_kernel_refused: u64,
+    /// Counter: RTP packets the kernel relay forwarded (read every second).
+    pub media_kernel_packets: u64,
     /// Counter: packets dropped while a direction came back from the kernel
     /// relay (a new SSRC before the kernel's counters).
     pub media_kernel_handover_drops: u64,
@@ -191,6 +193,7 @@ impl SwitchStats {
             ("media_kernel_directions", self.media_kernel_directions),
             ("media_kernel_installs", self.media_kernel_installs),
             ("media_kernel_refused", self.media_kernel_refused),
+            ("media_kernel_packets", self.media_kernel_packets),
             (
                 "media_kernel_handover_drops",
                 self.media_kernel_handover_drops,
@@ -280,6 +283,7 @@ impl Switch {
             media_kernel_directions: count(engine.offloads_active),
             media_kernel_installs: engine.offloads_installed,
             media_kernel_refused: engine.offloads_refused,
+            media_kernel_packets: engine.offloaded_packets,
             media_kernel_handover_drops: engine.offload_handover_drops,
             dtmf_in: totals.dtmf_in,
             dtmf_out: totals.dtmf_out,

@@ -189,6 +189,7 @@ impl MediaEngine {
     ) {
         let packets = counters.packets.saturating_sub(before.packets);
         let bytes = counters.payload_bytes.saturating_sub(before.payload_bytes);
+        self.out.stats.offloaded_packets += packets;
         if let Some(from) = self.legs.get_mut(&rule.from) {
             from.stats.packets_in += packets;
             from.stats.bytes_in += bytes;

@@ -183,6 +183,7 @@ fn a_settled_relay_goes_to_the_kernel_and_the_stream_stays_continuous() {
         (stats.packets_in, stats.bytes_in, stats.lost),
         (50, 8000, 0)
     );
+    assert_eq!(h.engine.stats().offloaded_packets, 48);
     let stats = h.engine.leg_stats(B).expect("leg B");
     assert_eq!(stats.packets_out, out.len() as u64);
     assert_eq!(h.engine.stats().offloads_active, 0);

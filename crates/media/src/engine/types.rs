@@ -173,6 +173,8 @@ pub struct EngineStats {
     pub offloads_installed: u64,
     /// Relay directions the daemon could not install (map full, IPv6, error).
     pub offloads_refused: u64,
+    /// Packets the daemon's kernel relay forwarded, as of the last reads.
+    pub offloaded_packets: u64,
     /// Relay directions forwarded outside the engine now (or being taken back).
     pub offloads_active: usize,
     /// Packets dropped while a direction was being taken back from the kernel relay

@@ -90,6 +90,10 @@ pub(super) fn describe() {
         "Bridge directions handed to the kernel relay."
     );
     describe_counter!(
+        "switchd_media_kernel_relay_packets_total",
+        "RTP packets the kernel relay forwarded (also in switchd_media_packets_total), read every second."
+    );
+    describe_counter!(
         "switchd_media_kernel_relay_refused_total",
         "Bridge directions the kernel relay could not take (relayed by the daemon instead)."
     );
@@ -194,6 +198,7 @@ fn publish_media_stats(stats: &SwitchStats) {
     gauge!("switchd_media_kernel_relay_directions").set(stats.media_kernel_directions as f64);
     counter!("switchd_media_kernel_relay_installs_total").absolute(stats.media_kernel_installs);
     counter!("switchd_media_kernel_relay_refused_total").absolute(stats.media_kernel_refused);
+    counter!("switchd_media_kernel_relay_packets_total").absolute(stats.media_kernel_packets);
     counter!("switchd_dtmf_digits_total", "direction" => "in").absolute(stats.dtmf_in);
     counter!("switchd_dtmf_digits_total", "direction" => "out").absolute(stats.dtmf_out);
 }
