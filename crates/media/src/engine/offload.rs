@@ -1,8 +1,8 @@
 //! Relay directions forwarded outside the engine: the daemon's kernel relay.
 //!
-//! A same-codec bridge direction A → B rewrites each packet's header with fixed numbers
-//! once it has settled: A's source address is locked, A's SSRC is known and valid, and
-//! B's stream maps that SSRC with fixed sequence and timestamp offsets
+//! A same-codec bridge direction A → B (or an echo, A → A) rewrites each packet's header
+//! with fixed numbers once it has settled: A's source address is locked, A's SSRC is
+//! known and valid, and B's stream maps that SSRC with fixed sequence and timestamp offsets
 //! ([`crate::rtp::RtpSender::forward_mapping`]). Such a direction can be forwarded by
 //! anything that applies the same rewrite, such as an eBPF program in the kernel,
 //! without the packets reaching the daemon at all.
@@ -225,7 +225,7 @@ impl MediaEngine {
     /// Offers the direction `from` → `to` to the daemon if it has settled (called after
     /// relaying one of its packets here).
     pub(super) fn offer_offload(&mut self, now: Instant, from: LegId, to: LegId) {
-        if !self.out.config.offload || from == to || self.offloads.contains_key(&from) {
+        if !self.out.config.offload || self.offloads.contains_key(&from) {
             return;
         }
         let Some(rule) = self.settled_rule(from, to) else {

@@ -354,6 +354,33 @@ fn a_refused_install_is_relayed_here_until_the_bridge_changes() {
 }
 
 #[test]
+fn an_echo_goes_to_the_kernel_and_comes_back_for_a_prompt() {
+    let mut h = Harness::with_config(offloading());
+    h.add(A, PCMU.0, PCMU.1, PCMU.2);
+    assert_eq!(h.engine.echo(h.now, A, true), Ok(()));
+    send_from_a(&mut h, 10, 20, 5);
+    let rule = kernel(&h).rules.get(&A).map(|(rule, _)| *rule);
+    assert_eq!(
+        rule.map(|r| (r.ingress_port, r.egress_port, r.destination)),
+        Some((20_002, 20_002, peer_of(A)))
+    );
+    let source = Box::new(SamplesSource {
+        samples: tone(440.0, 8000.0, 800),
+        position: 0,
+    });
+    assert_eq!(h.engine.play(h.now, A, source), Ok(()));
+    h.drain();
+    assert_eq!(removals(&h), 1);
+    h.run_until(h.now + FRAME_MS * 5);
+    let out = h.rtp_to(A);
+    assert!(out.len() >= 24, "{} packets", out.len());
+    assert_follows(&out, None);
+    let stats = h.engine.leg_stats(A).expect("leg A");
+    assert_eq!(stats.packets_in, 20);
+    assert_eq!(stats.packets_out, out.len() as u64);
+}
+
+#[test]
 fn nothing_is_offered_without_the_daemons_kernel_relay() {
     let mut h = Harness::bridged(PCMU, PCMU);
     send_from_a(&mut h, 1, 20, 4);
