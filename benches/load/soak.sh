@@ -21,10 +21,12 @@
 #   are collected the same way, but their caller offers no telephone-event
 #   and sends 1 as a SIP INFO (application/dtmf-relay). The controller
 #   checks each digit's method as well as its value.
-# After each round the script waits until switchd holds no leg, dialog or
-# transaction (ended legs are kept 1 s, transactions linger 64 x T1 with
-# T1 = 100 ms), then reads VmRSS from /proc. The control event ring is
-# 1000 events, full within the first round.
+# After each round the script waits until switchd holds no leg, dialog,
+# transaction or kernel relay direction (ended legs are kept 1 s,
+# transactions linger 64 x T1 with T1 = 100 ms), then reads VmRSS from
+# /proc. The control event ring is 1000 events, full within the first
+# round. With the kernel relay loaded (root, KERNEL_RELAY=auto) the echo
+# calls' audio goes through it: one install and one removal per call.
 #
 # The first rounds bring the allocator, the tables, the event ring and the
 # blocking pool (recordings are finished there) to their working size, in
@@ -144,7 +146,8 @@ metric() {
 wait_idle() {
     for _ in $(seq 120); do
         local held
-        held=$(($(metric switchd_legs) + $(metric switchd_dialogs) + $(metric switchd_sip_transactions)))
+        held=$(($(metric switchd_legs) + $(metric switchd_dialogs) + $(metric switchd_sip_transactions)
+            + $(metric switchd_media_kernel_relay_directions)))
         [ "$held" -eq 0 ] && return 0
         sleep 0.5
     done
