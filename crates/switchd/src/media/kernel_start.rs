@@ -2,7 +2,7 @@
 //! interfaces, and what a failure to load means (a refusal to start with
 //! `on`, one warning and relaying in the daemon with `auto`).
 
-use super::kernel::KernelRelay;
+use super::kernel::{KernelRelay, KernelRelayError};
 use crate::Error;
 use crate::config::{Config, KernelRelayMode};
 use crate::core::KernelForwarding;
@@ -16,29 +16,39 @@ pub(crate) fn start(config: &Config) -> Result<Option<KernelForwarding>, Error> 
         return Ok(None);
     }
     let media_ip = config.media_ip();
+    let ipv4 = match media_ip {
+        IpAddr::V4(_) => true,
+        IpAddr::V6(ip) => ip.is_unspecified() || ip.to_ipv4_mapped().is_some(),
+    };
+    if !ipv4 {
+        if mode == KernelRelayMode::On {
+            return Err(Error::KernelRelay {
+                source: KernelRelayError::Ipv6Bind { address: media_ip },
+            });
+        }
+        tracing::warn!(%media_ip, "kernel relay not used: it forwards IPv4 only");
+        return Ok(None);
+    }
     let interfaces = if config.rtp.kernel_relay_interfaces.is_empty() {
         interfaces_for(media_ip, &host_interfaces())
     } else {
         config.rtp.kernel_relay_interfaces.clone()
     };
-    let loaded = KernelRelay::load(&interfaces).map_err(|source| Error::KernelRelay { source });
-    let forwarding = match loaded {
-        Ok(relay) => KernelForwarding::new(relay, media_ip),
+    match KernelRelay::load(&interfaces) {
+        Ok(relay) => {
+            tracing::info!(?interfaces, "kernel relay loaded");
+            Ok(KernelForwarding::new(relay, media_ip))
+        }
         Err(error) if mode == KernelRelayMode::Auto => {
             tracing::warn!(
                 %error,
                 "kernel relay not loaded: every RTP packet passes through the daemon \
                  (needs CAP_BPF and CAP_NET_ADMIN; set [rtp] kernel_relay = \"off\" to silence this)"
             );
-            return Ok(None);
+            Ok(None)
         }
-        Err(error) => return Err(error),
-    };
-    match &forwarding {
-        Some(_) => tracing::info!(?interfaces, "kernel relay loaded"),
-        None => tracing::warn!(%media_ip, "kernel relay not used: it forwards IPv4 only"),
+        Err(source) => Err(Error::KernelRelay { source }),
     }
-    Ok(forwarding)
 }
 
 /// An interface's name, whether it is the loopback, and one of its addresses.

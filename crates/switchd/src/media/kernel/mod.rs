@@ -66,6 +66,13 @@ pub enum KernelRelayError {
     /// No interface to attach to.
     #[error("no interface to attach the kernel relay to")]
     NoInterface,
+    /// The RTP sockets are bound to an IPv6 address; the program forwards
+    /// IPv4 only.
+    #[error("RTP is bound to {address}; the kernel relay forwards IPv4 only")]
+    Ipv6Bind {
+        /// `[rtp] bind` (or the SIP listen address it follows).
+        address: IpAddr,
+    },
     /// A map operation failed (a full map, say).
     #[error("eBPF map {map}: {source}")]
     Map {
