@@ -41,6 +41,9 @@ impl Daemon {
             [rtp]
             port_min = {port_min}
             port_max = {port_max}
+            # These tests count what the daemon's own sockets see; the
+            # kernel relay has tests of its own (tests/tests/media_kernel.rs).
+            kernel_relay = "off"
             [control]
             socket = "{control}"
             [metrics]
