@@ -208,7 +208,11 @@ impl MediaEngine {
         if let Some(to) = self.legs.get_mut(&rule.to) {
             to.stats.packets_out += packets;
             to.stats.bytes_out += bytes;
-            if let Some((sequence, timestamp)) = counters.newest.filter(|_| packets > 0) {
+            // Unless a re-INVITE started a new stream on the leg meanwhile.
+            let same_stream = to.outbound.sender_mut().config().ssrc == rule.ssrc_out;
+            if let Some((sequence, timestamp)) =
+                counters.newest.filter(|_| packets > 0 && same_stream)
+            {
                 let at = counters.last_arrival.unwrap_or(now).min(now);
                 to.outbound.sender_mut().absorb_forwarded(
                     at,

@@ -381,6 +381,34 @@ fn an_echo_goes_to_the_kernel_and_comes_back_for_a_prompt() {
 }
 
 #[test]
+fn a_new_stream_after_a_reinvite_owes_nothing_to_the_kernels_packets() {
+    let mut h = bridged(PCMU, PCMU);
+    send_from_a(&mut h, 100, 30, 1);
+    let old = h.rtp_to(B);
+    let old_ssrc = old.last().map(|p| p.header.ssrc);
+    // B's re-INVITE moves it to another payload type: a new stream (new SSRC).
+    let moved = media(B, CodecKind::Pcmu, 96, None);
+    assert_eq!(h.engine.update_leg(h.now, B, moved), Ok(()));
+    h.drain();
+    assert_eq!(removals(&h), 1);
+    send_from_a(&mut h, 130, 3, 1);
+    let new: Vec<_> = h
+        .rtp_to(B)
+        .into_iter()
+        .filter(|p| Some(p.header.ssrc) != old_ssrc)
+        .collect();
+    assert_eq!(new.len(), 3);
+    assert!(new.first().is_some_and(|p| p.header.marker));
+    assert_follows(&new, None);
+    // The kernel's 28 packets on the old stream are not counted on the new one.
+    let last_old = old.last().map(|p| p.header.sequence_number);
+    assert_ne!(
+        new.first().map(|p| p.header.sequence_number),
+        last_old.map(|seq| seq.wrapping_add(1))
+    );
+}
+
+#[test]
 fn nothing_is_offered_without_the_daemons_kernel_relay() {
     let mut h = Harness::bridged(PCMU, PCMU);
     send_from_a(&mut h, 1, 20, 4);
