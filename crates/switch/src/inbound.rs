@@ -103,7 +103,7 @@ impl Switch {
             dialog: Some(dialog),
             ..Leg::new(id.clone(), side, LegState::Trying, now, port)
         };
-        self.legs.insert(id.clone(), leg);
+        self.legs.insert(id.clone(), Box::new(leg));
         self.media_port_allocated(now, &id, port);
         self.server_txs.insert(tx, id.clone());
         self.live_legs += 1;

@@ -245,7 +245,10 @@ impl Switch {
 
     /// The leg of a live dialog.
     pub(crate) fn leg_mut(&mut self, id: &str) -> Option<&mut Leg> {
-        self.legs.get_mut(id).filter(|l| l.is_live())
+        self.legs
+            .get_mut(id)
+            .filter(|l| l.is_live())
+            .map(|l| &mut **l)
     }
 }
 

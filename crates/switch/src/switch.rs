@@ -59,7 +59,7 @@ pub struct Switch {
     pub(crate) settings: Settings,
     pub(crate) routes: Vec<Route>,
     pub(crate) endpoint: Endpoint,
-    pub(crate) legs: HashMap<String, Leg>,
+    pub(crate) legs: HashMap<String, Box<Leg>>,
     pub(crate) live_legs: usize,
     pub(crate) dialogs: HashMap<DialogId, String>,
     /// INVITE server transactions (initial and re-INVITEs) by leg, until answered/ACKed.

@@ -108,7 +108,7 @@ fn mix(seed: u64) -> u64 {
 pub struct MediaEngine {
     start: Instant,
     seed: u64,
-    legs: HashMap<LegId, Leg>,
+    legs: HashMap<LegId, Box<Leg>>,
     timers: BTreeSet<(Instant, LegId)>,
     out: Output,
     /// Directions forwarded by the daemon's kernel relay, by the leg they arrive on.
@@ -190,7 +190,7 @@ impl MediaEngine {
             self.out.config.learning_window,
             rtcp_at,
         );
-        self.legs.insert(id, leg);
+        self.legs.insert(id, Box::new(leg));
         self.reschedule(id);
         Ok(())
     }

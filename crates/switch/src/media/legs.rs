@@ -87,7 +87,7 @@ impl Switch {
             dtmf_out_duration: Duration::ZERO,
             next_digit_at: None,
         };
-        self.media.legs.insert(id.to_owned(), audio);
+        self.media.legs.insert(id.to_owned(), Box::new(audio));
         self.media.by_port.insert(port, id.to_owned());
         self.media.by_engine.insert(engine_id, id.to_owned());
         self.top_up_ports(now);

@@ -175,7 +175,7 @@ pub(crate) struct LegAudio {
 pub(crate) struct MediaState {
     pub engine: MediaEngine,
     pub next_engine_id: u64,
-    pub legs: HashMap<String, LegAudio>,
+    pub legs: HashMap<String, Box<LegAudio>>,
     pub by_port: HashMap<u16, String>,
     pub by_engine: HashMap<LegId, String>,
     /// The engine leg behind each RTP port whose leg has media: the one

@@ -108,6 +108,7 @@ impl Switch {
             .legs
             .get_mut(id)
             .filter(|audio| audio.media.is_some())
+            .map(|audio| &mut **audio)
             .ok_or_else(|| SwitchError::MediaUnavailable { leg: id.to_owned() })
     }
 

@@ -158,7 +158,7 @@ impl Switch {
             local_tag: new_tag(),
             ..Leg::new(id.clone(), side, LegState::New, now, port)
         };
-        self.legs.insert(id.clone(), leg);
+        self.legs.insert(id.clone(), Box::new(leg));
         self.media_port_allocated(now, &id, port);
         self.live_legs += 1;
         self.counters.calls_outbound += 1;
